@@ -1,0 +1,571 @@
+"""The task: a world, a game played in it, and the episode it is played for.
+
+A `Task` is immutable and fully describes one point of the task space, so that it can be saved,
+shared, hashed into a stable `task_id`, split into train/held-out sets by that id, and rebuilt
+bit-for-bit by any env worker. Every constructor validates its input and raises
+`TaskValidationError` naming the offending field (as a dotted path) and the allowed values, so a
+malformed task file fails loudly at load time rather than as a physics glitch later.
+
+Geometry conventions (shared by terrain, scene, avatar and generator):
+- the arena is a square of `size` x `size` tiles of `TILE_SIZE` metres; tile (row, col) covers
+  x in [col, col + 1) * TILE_SIZE and y in [row, row + 1) * TILE_SIZE, so the arena spans
+  [0, size * TILE_SIZE] on both axes, and row 0 is the southern edge (north = +y);
+- tile levels are 0..2, each `LEVEL_HEIGHT` metres; wall tiles are impassable and tall;
+- yaw is in radians, counter-clockwise from +x.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+# Vocabulary of the task space. Changing these changes task ids and token encodings.
+SHAPES: tuple[str, ...] = ("cube", "sphere", "pyramid")
+COLOURS: tuple[str, ...] = ("red", "green", "blue", "yellow", "purple", "cyan", "orange", "white")
+PREDICATES: tuple[str, ...] = ("hold", "near", "see", "on")
+DIRECTIONS: tuple[str, ...] = ("north", "east", "south", "west")
+AGENT = "agent"
+
+TILE_SIZE = 1.5
+LEVEL_HEIGHT = 0.6
+MAX_LEVEL = 2
+MIN_ARENA_TILES = 2
+MAX_ARENA_TILES = 10
+MAX_OBJECTS_PER_SHAPE = 6  # pooled slots per shape in the superset scene
+MAX_RULES = 8
+MAX_DISJUNCTS = 2
+MAX_CONJUNCTS = 3
+MAX_TRIALS = 13
+CONTROL_HZ_ALLOWED: tuple[int, ...] = (5, 10, 20)
+
+DYNAMICS_RANGES: dict[str, tuple[float, float]] = {
+    "gravity_scale": (0.25, 2.0),
+    "friction": (0.1, 2.0),
+    "object_mass": (0.1, 5.0),
+    "avatar_speed": (0.25, 3.0),
+}
+
+
+class TaskValidationError(ValueError):
+    """A task (or task file) is malformed; the message names the field and the allowed values."""
+
+
+def _fail(path: str, message: str) -> None:
+    raise TaskValidationError(f"{path}: {message}")
+
+
+def _check_choice(path: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value not in allowed:
+        _fail(path, f"{value!r} is not one of {list(allowed)}")
+
+
+def _check_range(path: str, value: Any, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        _fail(path, f"{value!r} is not a finite number in [{lo}, {hi}]")
+    if not lo <= value <= hi:
+        _fail(path, f"{value!r} is outside the allowed range [{lo}, {hi}]")
+
+
+def _check_int(path: str, value: Any, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(path, f"{value!r} is not an integer in [{lo}, {hi}]")
+    if not lo <= value <= hi:
+        _fail(path, f"{value!r} is outside the allowed range [{lo}, {hi}]")
+
+
+# --------------------------------------------------------------------------------------------
+# Game: object types, literals, goals, production rules
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class ObjectType:
+    """What an object is (shape x colour). Predicates and rules refer to types, not instances:
+    `near(red cube, blue sphere)` holds when any red cube is near any blue sphere."""
+
+    shape: str
+    colour: str
+
+    def __post_init__(self) -> None:
+        _check_choice("shape", self.shape, SHAPES)
+        _check_choice("colour", self.colour, COLOURS)
+
+    @property
+    def name(self) -> str:
+        return f"{self.colour} {self.shape}"
+
+
+Entity = Union[str, ObjectType]  # AGENT or an object type
+
+
+@dataclass(frozen=True)
+class Literal:
+    """`[not] predicate(a, b)`. Allowed argument kinds: hold(agent, o), see(agent, o),
+    near(agent|o, o), on(o, o)."""
+
+    predicate: str
+    a: Entity
+    b: ObjectType
+    negated: bool = False
+
+    def __post_init__(self) -> None:
+        _check_choice("predicate", self.predicate, PREDICATES)
+        if not isinstance(self.b, ObjectType):
+            _fail("b", f"{self.b!r} must be an object type (the agent is only allowed as a)")
+        if self.predicate in ("hold", "see") and self.a != AGENT:
+            _fail("a", f"{self.predicate}() takes 'agent' as first argument, got {self.a!r}")
+        if self.predicate == "on" and not isinstance(self.a, ObjectType):
+            _fail("a", f"on() takes an object type as first argument, got {self.a!r}")
+        if self.predicate == "near" and self.a != AGENT and not isinstance(self.a, ObjectType):
+            _fail("a", f"near() takes 'agent' or an object type, got {self.a!r}")
+        if self.a == self.b:
+            _fail("b", f"{self.predicate}() needs two different arguments, got {self.b!r} twice")
+        if not isinstance(self.negated, bool):
+            _fail("negated", f"{self.negated!r} is not one of [True, False]")
+
+    @property
+    def objects(self) -> tuple[ObjectType, ...]:
+        """The object types this literal mentions (the agent excluded)."""
+        return tuple(x for x in (self.a, self.b) if isinstance(x, ObjectType))
+
+    def __str__(self) -> str:
+        a = self.a.name if isinstance(self.a, ObjectType) else AGENT
+        s = f"{self.predicate}({a}, {self.b.name})"
+        return f"not {s}" if self.negated else s
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A disjunction of conjunctions of literals (disjunctive normal form)."""
+
+    disjuncts: tuple[tuple[Literal, ...], ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.disjuncts) <= MAX_DISJUNCTS:
+            _fail("disjuncts", f"needs 1..{MAX_DISJUNCTS} disjuncts, got {len(self.disjuncts)}")
+        for i, conj in enumerate(self.disjuncts):
+            if not 1 <= len(conj) <= MAX_CONJUNCTS:
+                _fail(f"disjuncts[{i}]", f"needs 1..{MAX_CONJUNCTS} literals, got {len(conj)}")
+
+    @property
+    def literals(self) -> tuple[Literal, ...]:
+        return tuple(lit for conj in self.disjuncts for lit in conj)
+
+    @property
+    def objects(self) -> tuple[ObjectType, ...]:
+        return tuple(dict.fromkeys(o for lit in self.literals for o in lit.objects))
+
+    def __str__(self) -> str:
+        return " or ".join("(" + " and ".join(map(str, c)) + ")" for c in self.disjuncts)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A production rule: when `condition` holds, the objects it mentions are consumed and, if
+    `product` is set, one `product` object appears where the (last mentioned) consumed object
+    was. Hidden rules are masked in the agent's observation and must be found by experiment."""
+
+    condition: Literal
+    product: ObjectType | None
+    hidden: bool = False
+
+    def __post_init__(self) -> None:
+        if self.condition.negated:
+            _fail("condition.negated", "rule conditions must be positive: allowed [False]")
+        if not isinstance(self.hidden, bool):
+            _fail("hidden", f"{self.hidden!r} is not one of [True, False]")
+
+    @property
+    def consumed(self) -> tuple[ObjectType, ...]:
+        return self.condition.objects
+
+    def __str__(self) -> str:
+        out = self.product.name if self.product else "nothing"
+        return f"{'[hidden] ' if self.hidden else ''}{self.condition} -> {out}"
+
+
+@dataclass(frozen=True)
+class Game:
+    goal: Goal
+    rules: tuple[Rule, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.rules) > MAX_RULES:
+            _fail("rules", f"at most {MAX_RULES} rules are allowed, got {len(self.rules)}")
+
+
+# --------------------------------------------------------------------------------------------
+# World: terrain, objects, avatar, dynamics
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """Tile (row, col) slopes from its own level up to level + 1 towards `direction`."""
+
+    row: int
+    col: int
+    direction: str
+
+    def __post_init__(self) -> None:
+        _check_choice("direction", self.direction, DIRECTIONS)
+
+
+DIRECTION_OFFSETS: dict[str, tuple[int, int]] = {
+    "north": (1, 0),
+    "south": (-1, 0),
+    "east": (0, 1),
+    "west": (0, -1),
+}
+
+
+@dataclass(frozen=True)
+class Terrain:
+    """A square tile grid: `levels[row][col]` in 0..MAX_LEVEL, ramps and impassable walls."""
+
+    levels: tuple[tuple[int, ...], ...]
+    ramps: tuple[Ramp, ...] = ()
+    walls: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.levels)
+
+    @staticmethod
+    def flat(size: int) -> Terrain:
+        return Terrain(levels=tuple(tuple(0 for _ in range(size)) for _ in range(size)))
+
+    def __post_init__(self) -> None:
+        n = len(self.levels)
+        _check_int("levels (rows)", n, MIN_ARENA_TILES, MAX_ARENA_TILES)
+        for r, row in enumerate(self.levels):
+            if len(row) != n:
+                _fail(f"levels[{r}]", f"the grid must be square: {len(row)} columns, need {n}")
+            for c, v in enumerate(row):
+                _check_int(f"levels[{r}][{c}]", v, 0, MAX_LEVEL)
+        wall_set = set()
+        for i, (r, c) in enumerate(self.walls):
+            _check_int(f"walls[{i}].row", r, 0, n - 1)
+            _check_int(f"walls[{i}].col", c, 0, n - 1)
+            wall_set.add((r, c))
+        for i, ramp in enumerate(self.ramps):
+            p = f"ramps[{i}]"
+            _check_int(f"{p}.row", ramp.row, 0, n - 1)
+            _check_int(f"{p}.col", ramp.col, 0, n - 1)
+            dr, dc = DIRECTION_OFFSETS[ramp.direction]
+            r2, c2 = ramp.row + dr, ramp.col + dc
+            if not (0 <= r2 < n and 0 <= c2 < n):
+                _fail(f"{p}.direction", f"{ramp.direction!r} leads out of the arena")
+            if (ramp.row, ramp.col) in wall_set or (r2, c2) in wall_set:
+                _fail(p, "a ramp cannot be on or lead onto a wall tile")
+            if self.levels[r2][c2] != self.levels[ramp.row][ramp.col] + 1:
+                _fail(f"{p}.direction", "the tile it leads to must be exactly one level higher")
+
+    def is_wall(self, row: int, col: int) -> bool:
+        return (row, col) in set(self.walls)
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """An object instance at the start of every trial, placed on the terrain at (x, y)."""
+
+    type: ObjectType
+    x: float
+    y: float
+    yaw: float = 0.0
+
+
+@dataclass(frozen=True)
+class AvatarSpec:
+    x: float
+    y: float
+    yaw: float = 0.0
+
+
+@dataclass(frozen=True)
+class Dynamics:
+    """Per-task physics, sampled so that agents must adapt their motor behaviour too."""
+
+    gravity_scale: float = 1.0
+    friction: float = 1.0
+    object_mass: float = 1.0
+    avatar_speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in DYNAMICS_RANGES.items():
+            _check_range(name, getattr(self, name), lo, hi)
+
+
+@dataclass(frozen=True)
+class World:
+    terrain: Terrain
+    objects: tuple[ObjectSpec, ...]
+    avatar: AvatarSpec
+    dynamics: Dynamics = field(default_factory=Dynamics)
+
+    @property
+    def size(self) -> int:
+        return self.terrain.size
+
+    def __post_init__(self) -> None:
+        extent = self.terrain.size * TILE_SIZE
+        counts: dict[str, int] = {}
+        for i, o in enumerate(self.objects):
+            for axis in ("x", "y"):
+                _check_range(f"objects[{i}].{axis}", getattr(o, axis), 0.0, extent)
+            _check_range(f"objects[{i}].yaw", o.yaw, -2 * math.pi, 2 * math.pi)
+            self._check_not_in_wall(f"objects[{i}]", o.x, o.y)
+            counts[o.type.shape] = counts.get(o.type.shape, 0) + 1
+        for shape, n in counts.items():
+            if n > MAX_OBJECTS_PER_SHAPE:
+                _fail("objects", f"{n} objects of shape {shape!r}: at most "
+                      f"{MAX_OBJECTS_PER_SHAPE} per shape are allowed")
+        _check_range("avatar.x", self.avatar.x, 0.0, extent)
+        _check_range("avatar.y", self.avatar.y, 0.0, extent)
+        _check_range("avatar.yaw", self.avatar.yaw, -2 * math.pi, 2 * math.pi)
+        self._check_not_in_wall("avatar", self.avatar.x, self.avatar.y)
+
+    def _check_not_in_wall(self, path: str, x: float, y: float) -> None:
+        n = self.terrain.size
+        r, c = min(int(y // TILE_SIZE), n - 1), min(int(x // TILE_SIZE), n - 1)
+        if self.terrain.is_wall(r, c):
+            _fail(path, f"({x}, {y}) lies inside wall tile ({r}, {c})")
+
+
+# --------------------------------------------------------------------------------------------
+# Episode and Task
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """k trials of `trial_steps` control steps each, at `control_hz` control steps per second."""
+
+    trials: int = 1
+    trial_steps: int = 100
+    control_hz: int = 10
+
+    def __post_init__(self) -> None:
+        _check_int("trials", self.trials, 1, MAX_TRIALS)
+        _check_int("trial_steps", self.trial_steps, 1, 100_000)
+        _check_choice("control_hz", self.control_hz, CONTROL_HZ_ALLOWED)
+
+
+@dataclass(frozen=True)
+class Task:
+    world: World
+    game: Game
+    episode: EpisodeSpec = field(default_factory=EpisodeSpec)
+    description: str = ""  # human note; not part of the task's identity
+
+    def __post_init__(self) -> None:
+        produced = {r.product for r in self.game.rules if r.product is not None}
+        known = {o.type for o in self.world.objects} | produced
+        for i, lit in enumerate(self.game.goal.literals):
+            for o in lit.objects:
+                if o not in known:
+                    _fail(f"game.goal.literals[{i}]", f"{o.name!r} is neither an initial "
+                          "object nor the product of a rule")
+        for shape in SHAPES:
+            initial = sum(o.type.shape == shape for o in self.world.objects)
+            products = sum(r.product is not None and r.product.shape == shape
+                           for r in self.game.rules)
+            if initial + products > MAX_OBJECTS_PER_SHAPE:
+                _fail("game.rules", f"shape {shape!r} needs {initial + products} slots "
+                      f"(initial + products); at most {MAX_OBJECTS_PER_SHAPE} are allowed")
+
+    # ---- identity and serialisation ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return task_to_dict(self)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Canonical JSON (sorted keys, rounded floats) unless `indent` asks for a pretty one."""
+        if indent is None:
+            return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self.to_dict(), sort_keys=True, indent=indent)
+
+    @property
+    def task_id(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical JSON without the description."""
+        d = self.to_dict()
+        d.pop("description", None)
+        canon = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> Task:
+        return task_from_dict(d)
+
+    @staticmethod
+    def from_json(text: str) -> Task:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise TaskValidationError(f"task: not valid JSON ({e})") from e
+        return task_from_dict(d)
+
+
+# --------------------------------------------------------------------------------------------
+# Dict (JSON) conversion with field-path error messages
+# --------------------------------------------------------------------------------------------
+
+_FLOAT_DIGITS = 6
+
+
+def _f(x: float) -> float:
+    return round(float(x), _FLOAT_DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _entity_to(e: Entity) -> Any:
+    return AGENT if e == AGENT else {"shape": e.shape, "colour": e.colour}
+
+
+def _literal_to(lit: Literal) -> dict[str, Any]:
+    return {"predicate": lit.predicate, "a": _entity_to(lit.a), "b": _entity_to(lit.b),
+            "negated": lit.negated}
+
+
+def task_to_dict(t: Task) -> dict[str, Any]:
+    w = t.world
+    return {
+        "world": {
+            "terrain": {
+                "levels": [list(r) for r in w.terrain.levels],
+                "ramps": [{"row": r.row, "col": r.col, "direction": r.direction}
+                          for r in w.terrain.ramps],
+                "walls": [[r, c] for r, c in w.terrain.walls],
+            },
+            "objects": [{"shape": o.type.shape, "colour": o.type.colour, "x": _f(o.x),
+                         "y": _f(o.y), "yaw": _f(o.yaw)} for o in w.objects],
+            "avatar": {"x": _f(w.avatar.x), "y": _f(w.avatar.y), "yaw": _f(w.avatar.yaw)},
+            "dynamics": {k: _f(getattr(w.dynamics, k)) for k in DYNAMICS_RANGES},
+        },
+        "game": {
+            "goal": [[_literal_to(lit) for lit in conj] for conj in t.game.goal.disjuncts],
+            "rules": [{"condition": _literal_to(r.condition),
+                       "product": None if r.product is None else _entity_to(r.product),
+                       "hidden": r.hidden} for r in t.game.rules],
+        },
+        "episode": {"trials": t.episode.trials, "trial_steps": t.episode.trial_steps,
+                    "control_hz": t.episode.control_hz},
+        "description": t.description,
+    }
+
+
+class _Reader:
+    """Reads a JSON-like mapping, prefixing every error with the dotted path of the field."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def at(self, key: str | int) -> _Reader:
+        sep = f"[{key}]" if isinstance(key, int) else f".{key}"
+        return _Reader(f"{self.path}{sep}")
+
+    def mapping(self, d: Any, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+        if not isinstance(d, Mapping):
+            _fail(self.path, f"expected an object with fields {list(required)}, got {d!r}")
+        missing = [k for k in required if k not in d]
+        if missing:
+            _fail(self.path, f"missing field(s) {missing}; required fields are {list(required)}")
+        extra = sorted(set(d) - set(required) - set(optional))
+        if extra:
+            _fail(self.path, f"unknown field(s) {extra}; allowed fields are "
+                  f"{list(required) + list(optional)}")
+
+    def seq(self, d: Any) -> Sequence[Any]:
+        if not isinstance(d, (list, tuple)):
+            _fail(self.path, f"expected a list, got {d!r}")
+        return d
+
+    def wrap(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Calls a validating constructor and prefixes its error with this path."""
+        try:
+            return fn(*args, **kwargs)
+        except TaskValidationError as e:
+            raise TaskValidationError(f"{self.path}.{e}") from None
+        except TypeError as e:
+            raise TaskValidationError(f"{self.path}: {e}") from None
+
+
+def _object_type_from(r: _Reader, d: Any) -> ObjectType:
+    r.mapping(d, ("shape", "colour"))
+    return r.wrap(ObjectType, d["shape"], d["colour"])
+
+
+def _entity_from(r: _Reader, d: Any) -> Entity:
+    return AGENT if d == AGENT else _object_type_from(r, d)
+
+
+def _literal_from(r: _Reader, d: Any) -> Literal:
+    r.mapping(d, ("predicate", "a", "b"), ("negated",))
+    return r.wrap(Literal, d["predicate"], _entity_from(r.at("a"), d["a"]),
+                  _entity_from(r.at("b"), d["b"]), d.get("negated", False))
+
+
+def task_from_dict(d: Mapping[str, Any]) -> Task:
+    """Builds and validates a Task from its JSON form; errors name the dotted field path."""
+    r = _Reader("task")
+    r.mapping(d, ("world", "game"), ("episode", "description"))
+    rw, rg = r.at("world"), r.at("game")
+    w, g = d["world"], d["game"]
+    rw.mapping(w, ("terrain", "objects", "avatar"), ("dynamics",))
+    rt = rw.at("terrain")
+    t = w["terrain"]
+    rt.mapping(t, ("levels",), ("ramps", "walls"))
+    rl = rt.at("levels")
+    levels = tuple(tuple(rl.at(i).seq(row)) for i, row in enumerate(rl.seq(t["levels"])))
+    ramps = []
+    for i, rd in enumerate(rt.at("ramps").seq(t.get("ramps", []))):
+        rr = rt.at("ramps").at(i)
+        rr.mapping(rd, ("row", "col", "direction"))
+        ramps.append(rr.wrap(Ramp, rd["row"], rd["col"], rd["direction"]))
+    walls = []
+    for i, wd in enumerate(rt.at("walls").seq(t.get("walls", []))):
+        if not (isinstance(wd, (list, tuple)) and len(wd) == 2):
+            _fail(f"{rt.path}.walls[{i}]", f"expected [row, col], got {wd!r}")
+        walls.append((wd[0], wd[1]))
+    terrain = rt.wrap(Terrain, levels, tuple(ramps), tuple(walls))
+    objects = []
+    for i, od in enumerate(rw.at("objects").seq(w["objects"])):
+        ro = rw.at("objects").at(i)
+        ro.mapping(od, ("shape", "colour", "x", "y"), ("yaw",))
+        otype = ro.wrap(ObjectType, od["shape"], od["colour"])
+        objects.append(ObjectSpec(otype, od["x"], od["y"], od.get("yaw", 0.0)))
+    ra = rw.at("avatar")
+    ra.mapping(w["avatar"], ("x", "y"), ("yaw",))
+    avatar = AvatarSpec(w["avatar"]["x"], w["avatar"]["y"], w["avatar"].get("yaw", 0.0))
+    rd_ = rw.at("dynamics")
+    dyn_d = w.get("dynamics", {})
+    rd_.mapping(dyn_d, (), tuple(DYNAMICS_RANGES))
+    dynamics = rd_.wrap(Dynamics, **dyn_d)
+    world = rw.wrap(World, terrain, tuple(objects), avatar, dynamics)
+
+    rg.mapping(g, ("goal",), ("rules",))
+    disjuncts = []
+    for i, conj in enumerate(rg.at("goal").seq(g["goal"])):
+        rc = rg.at("goal").at(i)
+        disjuncts.append(tuple(_literal_from(rc.at(j), ld) for j, ld in enumerate(rc.seq(conj))))
+    goal = rg.wrap(Goal, tuple(disjuncts))
+    rules = []
+    for i, rule_d in enumerate(rg.at("rules").seq(g.get("rules", []))):
+        rr = rg.at("rules").at(i)
+        rr.mapping(rule_d, ("condition", "product"), ("hidden",))
+        cond = _literal_from(rr.at("condition"), rule_d["condition"])
+        prod = rule_d["product"]
+        product = None if prod is None else _object_type_from(rr.at("product"), prod)
+        rules.append(rr.wrap(Rule, cond, product, rule_d.get("hidden", False)))
+    game = rg.wrap(Game, goal, tuple(rules))
+
+    re_ = r.at("episode")
+    ep_d = d.get("episode", {})
+    re_.mapping(ep_d, (), ("trials", "trial_steps", "control_hz"))
+    episode = re_.wrap(EpisodeSpec, **ep_d)
+    desc = d.get("description", "")
+    if not isinstance(desc, str):
+        _fail("task.description", f"expected a string, got {desc!r}")
+    return r.wrap(Task, world, game, episode, desc)
