@@ -1,0 +1,247 @@
+"""`WorldEnv`: a dm_env environment with multi-trial episodes on one task.
+
+An episode is k trials of the same task. At a trial boundary the world (physics, objects, rules'
+effects) returns exactly to the task's initial state while the episode, and so the agent's
+memory, goes on: that is what lets a memory-based agent adapt across trials. Reward is +1 on each
+control step at whose end the goal holds.
+
+Per control step the Python work is: one action -> actuator targets, one `mj_step` with all
+substeps, one vectorised predicate/rule evaluation, one render. Nothing runs per substep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import dm_env
+import mujoco
+import numpy as np
+from dm_env import specs
+
+from worlds import predicates, tokens
+from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS, AvatarController
+from worlds.camera import Camera
+from worlds.rules import RuleEngine, RuleFiring
+from worlds.scene import PHYSICS_DT, SLOT_HALF_SIZE, SLOT_SHAPE, Scene
+from worlds.task import PREDICATES, TILE_SIZE, Task
+
+PROPRIO_SIZE = 8
+AGENT_CENTRE_HEIGHT = 0.45  # avatar body origin is at its feet; predicates use its centre
+_SEE = PREDICATES.index("see")
+
+TaskSource = Callable[[np.random.Generator], Task]
+
+
+class WorldEnv(dm_env.Environment):
+    """One env worker: one compiled scene and one first-person camera, reused for every task.
+
+    Give either a fixed `task` (use `set_task` to switch) or a `task_source` called with the
+    env's RNG at every `reset()`. `set_task` only writes model arrays; it never recompiles.
+    """
+
+    def __init__(self, task: Task | None = None, *, task_source: TaskSource | None = None,
+                 seed: int = 0, image_size: int = 64, overview_size: int = 0,
+                 render: bool = True) -> None:
+        if task is None and task_source is None:
+            raise ValueError("WorldEnv needs a task or a task_source")
+        if image_size < 8:
+            raise ValueError(f"image_size: {image_size} is too small; allowed: >= 8")
+        self.scene = Scene()
+        self.controller = AvatarController(self.scene)
+        self.image_size = image_size
+        self._render = render
+        self.camera = Camera(self.scene.model, image_size, image_size, "first_person") \
+            if render else None
+        self.overview = Camera(self.scene.model, overview_size, overview_size) \
+            if overview_size > 0 else None
+        self._task_source = task_source
+        self.rng = np.random.default_rng(seed)
+        self.state = predicates.WorldState.empty(len(SLOT_SHAPE))
+        self.state.half_size[:] = SLOT_HALF_SIZE
+        self._rgb = np.zeros((image_size, image_size, 3), np.uint8)
+        self._needs_reset = True
+        self.task: Task | None = None
+        self.trial = 0
+        self.t_in_trial = 0
+        self.trial_returns: list[float] = []
+        self.last_firings: list[RuleFiring] = []
+        self._prev_action = NOOP
+        self._prev_reward = 0.0
+        self._goal_holds = False
+        if task is not None:
+            self.set_task(task)
+
+    # ---- task management -------------------------------------------------------------------
+    def set_task(self, task: Task) -> None:
+        """Loads `task` into the existing scene (array writes and a heightfield upload)."""
+        self.task = task
+        self.scene.set_task(task)
+        for cam in (self.camera, self.overview):
+            if cam is not None:
+                cam.upload_heightfield()
+        self._goal = predicates.compile_goal(task.game.goal)
+        self._engine = RuleEngine(task.game.rules)
+        self._needs_see = bool(np.any(self._goal.literals.predicate == _SEE)) or bool(
+            np.any(self._engine.compiled.conditions.predicate == _SEE))
+        self._goal_tokens = tokens.encode_goal(task.game.goal)
+        self._rule_tokens = tokens.encode_rules(task.game.rules)
+        self._goal_tokens.setflags(write=False)
+        self._rule_tokens.setflags(write=False)
+        hz = task.episode.control_hz
+        self._substeps = max(1, round(1.0 / (hz * PHYSICS_DT)))
+        if self.overview is not None:
+            extent = task.world.size * TILE_SIZE
+            cam = self.overview.cam
+            cam.lookat[:] = (extent / 2, extent / 2, 0.0)
+            cam.distance = 1.25 * extent + 2.0
+            cam.azimuth, cam.elevation = 90.0, -60.0
+        self._needs_reset = True
+
+    # ---- dm_env API --------------------------------------------------------------------------
+    def reset(self) -> dm_env.TimeStep:
+        if self._task_source is not None:
+            self.set_task(self._task_source(self.rng))
+        if self.task is None:
+            raise RuntimeError("reset(): no task set")
+        self.trial = 0
+        self.trial_returns = [0.0]
+        self._engine.reset()
+        self._start_trial()
+        self._prev_action, self._prev_reward = NOOP, 0.0
+        self._needs_reset = False
+        return dm_env.restart(self._observation())
+
+    def step(self, action: int | np.integer | np.ndarray) -> dm_env.TimeStep:
+        if self._needs_reset:
+            return self.reset()
+        assert self.task is not None
+        a = int(action)
+        self.controller.apply(a)
+        mujoco.mj_step(self.scene.model, self.scene.data, nstep=self._substeps)
+        self._update_game()
+        reward = 1.0 if self._goal_holds else 0.0
+        self.trial_returns[-1] += reward
+        self._prev_action, self._prev_reward = a, reward
+        self.t_in_trial += 1
+        ep = self.task.episode
+        if self.t_in_trial >= ep.trial_steps:
+            if self.trial + 1 >= ep.trials:
+                self._needs_reset = True
+                return dm_env.termination(reward, self._observation())
+            self.trial += 1
+            self.trial_returns.append(0.0)
+            self._start_trial()
+        return dm_env.transition(reward, self._observation())
+
+    def _start_trial(self) -> None:
+        assert self.task is not None
+        self.scene.reset()
+        self.controller.reset(self.task.world.dynamics.avatar_speed)
+        self.t_in_trial = 0
+        self.last_firings = []
+        self._update_game(fire_rules=False)
+
+    def _update_game(self, fire_rules: bool = True) -> None:
+        """Snapshot the world once, fire rules, mirror their effects, evaluate the goal."""
+        sc, st = self.scene, self.state
+        st.pos[:] = sc.object_positions()
+        st.present[:] = sc.present
+        st.colour[:] = sc.colour
+        st.held[:] = False
+        if sc.held >= 0:
+            st.held[sc.held] = True
+        st.agent_pos[:] = sc.data.xpos[sc.avatar_body]
+        st.agent_pos[2] += AGENT_CENTRE_HEIGHT
+        st.visible[:] = sc.visible(st.pos) if self._needs_see else False
+        rel = predicates.compute_relations(st)
+        if fire_rules and len(self._engine.compiled):
+            firings = self._engine.step(st, rel)
+            if firings:
+                self._apply_firings(firings)
+                rel = predicates.compute_relations(st)
+            self.last_firings = firings
+        self._goal_holds = predicates.goal_holds(self._goal, st, rel)
+
+    def _apply_firings(self, firings: list[RuleFiring]) -> None:
+        sc, st = self.scene, self.state
+        for f in firings:
+            sc.remove(np.array(f.consumed))
+            if f.product_slot is not None:
+                s = f.product_slot
+                sc.spawn(s, int(st.colour[s]), st.pos[s])
+                if f.spawn_held:
+                    mujoco.mj_kinematics(sc.model, sc.data)
+                    sc.grab(s)
+        mujoco.mj_forward(sc.model, sc.data)
+        st.present[:] = sc.present
+        st.held[:] = False
+        if sc.held >= 0:
+            st.held[sc.held] = True
+
+    # ---- observations ----------------------------------------------------------------------
+    def _observation(self) -> dict[str, np.ndarray]:
+        assert self.task is not None
+        ep = self.task.episode
+        if self.camera is not None:
+            self.camera.render(self.scene.data, self._rgb)
+        return {
+            "rgb": self._rgb.copy(),
+            "goal": self._goal_tokens,
+            "rules": self._rule_tokens,
+            "proprio": self._proprio(),
+            "trial": np.array([self.trial, ep.trials,
+                               1.0 - self.t_in_trial / ep.trial_steps], np.float32),
+            "prev_action": np.array(self._prev_action, np.int32),
+            "prev_reward": np.array(self._prev_reward, np.float32),
+        }
+
+    def _proprio(self) -> np.ndarray:
+        """Body-frame velocity (forward, left, up), yaw rate, height above floor, head pitch,
+        holding flag, and speed scale: what a body would feel, no absolute position."""
+        sc = self.scene
+        d = sc.data
+        q, v = d.qpos[sc.avatar_qpos], d.qvel[sc.avatar_qvel]
+        c, s = np.cos(q[3]), np.sin(q[3])
+        floor = float(sc.floor_height(q[0], q[1]))
+        return np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1], v[2], v[3], q[2] - floor,
+                         q[4], float(sc.held >= 0), self.controller.speed], np.float32)
+
+    def observation_spec(self) -> dict[str, specs.Array]:
+        n = self.image_size
+        v = tokens.VOCAB_SIZE - 1
+        return {
+            "rgb": specs.BoundedArray((n, n, 3), np.uint8, 0, 255, "rgb"),
+            "goal": specs.BoundedArray((tokens.GOAL_LEN,), np.int32, 0, v, "goal"),
+            "rules": specs.BoundedArray(tokens.RULES_SHAPE, np.int32, 0, v, "rules"),
+            "proprio": specs.Array((PROPRIO_SIZE,), np.float32, "proprio"),
+            "trial": specs.BoundedArray((3,), np.float32, (0.0, 1.0, 0.0),
+                                        (12.0, 13.0, 1.0), "trial"),
+            "prev_action": specs.BoundedArray((), np.int32, 0, NUM_ACTIONS - 1, "prev_action"),
+            "prev_reward": specs.BoundedArray((), np.float32, 0.0, 1.0, "prev_reward"),
+        }
+
+    def action_spec(self) -> specs.DiscreteArray:
+        return specs.DiscreteArray(NUM_ACTIONS, np.int32, name="action")
+
+    def reward_spec(self) -> specs.BoundedArray:
+        return specs.BoundedArray((), np.float64, 0.0, 1.0, "reward")
+
+    # ---- extras ----------------------------------------------------------------------------
+    @property
+    def goal_holds(self) -> bool:
+        return self._goal_holds
+
+    @staticmethod
+    def action_names() -> tuple[str, ...]:
+        return ACTIONS
+
+    def render_overview(self) -> np.ndarray:
+        if self.overview is None:
+            raise RuntimeError("render_overview(): construct WorldEnv with overview_size > 0")
+        return self.overview.render(self.scene.data)
+
+    def close(self) -> None:
+        for cam in (self.camera, self.overview):
+            if cam is not None:
+                cam.close()
+        self.camera = self.overview = None

@@ -1,0 +1,65 @@
+"""Terrain rasterisation: a task's tile grid as the samples of the scene's one heightfield.
+
+The scene compiles one heightfield that covers the largest arena plus a ring of wall tiles, so a
+task of any size only rewrites `model.hfield_data` (no recompile). Samples sit at the centres of a
+uniform grid offset by half a sample from tile edges, so every sample belongs to exactly one tile
+and a change of level becomes a slope one sample wide (`TILE_SIZE / SAMPLES_PER_TILE`): steep
+enough (58 degrees) that the avatar cannot walk up it, while a ramp (22 degrees) is walkable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from worlds.task import DIRECTION_OFFSETS, LEVEL_HEIGHT, MAX_ARENA_TILES, TILE_SIZE, Terrain
+
+SAMPLES_PER_TILE = 4
+BORDER_TILES = 1
+GRID_TILES = MAX_ARENA_TILES + 2 * BORDER_TILES
+N_SAMPLES = GRID_TILES * SAMPLES_PER_TILE
+WALL_HEIGHT = 2.4  # metres: above jump reach and the eye, so walls block movement and view
+HFIELD_TOP = WALL_HEIGHT + 0.1  # elevation scale of the heightfield (size[2])
+HFIELD_BASE = 0.5  # thickness below z = 0 (size[3])
+SAMPLE_SPACING = TILE_SIZE / SAMPLES_PER_TILE
+# World coordinates of the first and last sample; the heightfield geom is centred between them.
+FIRST_SAMPLE = -BORDER_TILES * TILE_SIZE + SAMPLE_SPACING / 2
+LAST_SAMPLE = FIRST_SAMPLE + (N_SAMPLES - 1) * SAMPLE_SPACING
+HFIELD_CENTRE = (FIRST_SAMPLE + LAST_SAMPLE) / 2
+HFIELD_RADIUS = (LAST_SAMPLE - FIRST_SAMPLE) / 2
+
+
+def tile_heights(terrain: Terrain) -> np.ndarray:
+    """(GRID_TILES, GRID_TILES) floor height per tile in metres; walls and outside the arena
+    at WALL_HEIGHT, so a small arena is a walled room inside the superset heightfield."""
+    n = terrain.size
+    h = np.full((GRID_TILES, GRID_TILES), WALL_HEIGHT)
+    b = BORDER_TILES
+    h[b:b + n, b:b + n] = np.asarray(terrain.levels, dtype=np.float64) * LEVEL_HEIGHT
+    for r, c in terrain.walls:
+        h[b + r, b + c] = WALL_HEIGHT
+    return h
+
+
+def heightfield(terrain: Terrain) -> np.ndarray:
+    """(N_SAMPLES, N_SAMPLES) heights in metres, row index along +y, column along +x."""
+    h = np.repeat(np.repeat(tile_heights(terrain), SAMPLES_PER_TILE, axis=0),
+                  SAMPLES_PER_TILE, axis=1)
+    rise = (np.arange(SAMPLES_PER_TILE) + 0.5) / SAMPLES_PER_TILE
+    b = BORDER_TILES
+    for ramp in terrain.ramps:
+        base = terrain.levels[ramp.row][ramp.col] * LEVEL_HEIGHT
+        dr, dc = DIRECTION_OFFSETS[ramp.direction]
+        r0, c0 = (b + ramp.row) * SAMPLES_PER_TILE, (b + ramp.col) * SAMPLES_PER_TILE
+        block = h[r0:r0 + SAMPLES_PER_TILE, c0:c0 + SAMPLES_PER_TILE]
+        k = rise if (dr or dc) > 0 else rise[::-1]
+        block[:] = base + LEVEL_HEIGHT * (k[:, None] if dr else k[None, :])
+    return h
+
+
+def sample_index(x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of the heightfield sample nearest to world (x, y), clipped to the grid."""
+    c = np.clip(np.rint((np.asarray(x) - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int), 0,
+                N_SAMPLES - 1)
+    r = np.clip(np.rint((np.asarray(y) - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int), 0,
+                N_SAMPLES - 1)
+    return r, c
