@@ -93,8 +93,9 @@ class WorldEnv(dm_env.Environment):
             extent = task.world.size * TILE_SIZE
             cam = self.overview.cam
             cam.lookat[:] = (extent / 2, extent / 2, 0.0)
-            cam.distance = 1.25 * extent + 2.0
-            cam.azimuth, cam.elevation = 90.0, -60.0
+            # fit the arena's diagonal in the free camera's 45-degree field of view
+            cam.distance = 1.3 * extent + 1.5
+            cam.azimuth, cam.elevation = 90.0, -72.0
         self._needs_reset = True
 
     # ---- dm_env API --------------------------------------------------------------------------
@@ -237,7 +238,8 @@ class WorldEnv(dm_env.Environment):
 
     def render_overview(self) -> np.ndarray:
         if self.overview is None:
-            raise RuntimeError("render_overview(): construct WorldEnv with overview_size > 0")
+            raise RuntimeError("render_overview(): no overview camera (the env was built with "
+                               "overview_size=0, or it is closed)")
         return self.overview.render(self.scene.data)
 
     def close(self) -> None:

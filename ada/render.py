@@ -1,0 +1,379 @@
+"""Render episodes of one task to an MP4: `python -m ada.render task.file=task.json`.
+
+The CLI is a thin Hydra shell around two plain functions that evaluation reuses:
+`load_task` (a Task from a file, a task id or a family sample) and `render_episode` (run one
+multi-trial episode with a `Policy`, composing one video frame per control step).
+
+Examples (from the repository root):
+
+    python -m ada.render task.file=task.json policy=random out=videos/random.mp4
+    python -m ada.render task.file=tasks.jsonl task.index=3 policy=noop trials=2
+    python -m ada.render task.family=tiny task.seed=7 episodes=2
+    python -m ada.render task.id=hidden_rule_experiment trials=2 trial_steps=50  # a probe
+    python -m ada.render task.id=0123456789abcdef task.tasks_file=tasks.jsonl
+
+The whole config is validated before anything is built, so a typo fails at once with the field
+name and the allowed values instead of after minutes of rendering.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from dm_env import specs
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, OmegaConf
+
+from ada.policies import POLICY_NAMES, Policy, make_policy
+from ada.video import (
+    Mp4Writer,
+    StepStatus,
+    compose_frame,
+    panel_height,
+    panel_lines,
+)
+from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS
+from worlds.env import WorldEnv
+from worlds.task import MAX_TRIALS, EpisodeSpec, Task, TaskValidationError
+
+MAX_VIEW_SIZE = 2048
+TASK_FIELDS = ("file", "index", "id", "tasks_file", "family", "seed")
+TOP_FIELDS = ("task", "policy", "seed", "episodes", "image_size", "overview_size", "fps", "out",
+              "trials", "trial_steps")
+
+
+class RenderConfigError(ValueError):
+    """The render config is wrong; the message names the field and the allowed values."""
+
+
+# ---- config ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskSelector:
+    """Exactly one of `file`, `id`, `family` is set."""
+
+    file: str | None = None
+    index: int = 0
+    id: str | None = None
+    tasks_file: str | None = None
+    family: str | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    task: TaskSelector
+    policy: str = "random"
+    seed: int = 0
+    episodes: int = 1
+    image_size: int = 64
+    overview_size: int = 256
+    fps: float = 10.0
+    out: str = "videos/episode.mp4"
+    trials: int | None = None
+    trial_steps: int | None = None
+
+
+def _fail(field: str, message: str) -> None:
+    raise RenderConfigError(f"{field}: {message}")
+
+
+def _int(field: str, value: Any, lo: int, hi: int | None = None) -> int:
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or value < lo or (hi is not None and value > hi):
+        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        _fail(field, f"{value!r} is not an integer {rng}")
+    return int(value)
+
+
+def _str(field: str, value: Any, allow_none: bool = True) -> str | None:
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str) or not value:
+        _fail(field, f"{value!r} is not a non-empty string")
+    return value
+
+
+def _fields(field: str, d: Any, allowed: tuple[str, ...]) -> Mapping[str, Any]:
+    if not isinstance(d, Mapping):
+        _fail(field, f"expected a mapping with fields {list(allowed)}, got {d!r}")
+    extra = sorted(set(d) - set(allowed))
+    if extra:
+        _fail(field, f"unknown field(s) {extra}; allowed fields are {list(allowed)}")
+    return d
+
+
+def validate_config(d: Mapping[str, Any]) -> RenderConfig:
+    """Checks every field of the (resolved, plain-dict) config; raises RenderConfigError."""
+    d = _fields("config", {k: v for k, v in d.items() if k != "hydra"}, TOP_FIELDS)
+    policy = d.get("policy", "random")
+    if policy not in POLICY_NAMES:
+        _fail("policy", f"{policy!r} is not one of {list(POLICY_NAMES)}")
+    t = _fields("task", d.get("task", {}), TASK_FIELDS)
+    task = TaskSelector(
+        file=_str("task.file", t.get("file")),
+        index=_int("task.index", t.get("index", 0), 0),
+        id=_str("task.id", t.get("id")),
+        tasks_file=_str("task.tasks_file", t.get("tasks_file")),
+        family=_str("task.family", t.get("family")),
+        seed=_int("task.seed", t.get("seed", 0), 0),
+    )
+    chosen = [f"task.{k}" for k in ("file", "id", "family") if getattr(task, k) is not None]
+    if len(chosen) != 1:
+        _fail("task", f"set exactly one of ['task.file', 'task.id', 'task.family'], got "
+              f"{chosen or 'none'}")
+    fps = d.get("fps", 10)
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (
+            math.isfinite(fps) and 0 < fps <= 240):
+        _fail("fps", f"{fps!r} is not a number in (0, 240]")
+    out = _str("out", d.get("out", "videos/episode.mp4"), allow_none=False)
+    assert out is not None
+    if not out.lower().endswith(".mp4"):
+        _fail("out", f"{out!r} must end in '.mp4'")
+    trials, trial_steps = d.get("trials"), d.get("trial_steps")
+    return RenderConfig(
+        task=task,
+        policy=policy,
+        seed=_int("seed", d.get("seed", 0), 0),
+        episodes=_int("episodes", d.get("episodes", 1), 1, 1000),
+        image_size=_int("image_size", d.get("image_size", 64), 8, MAX_VIEW_SIZE),
+        overview_size=_int("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
+        fps=float(fps),
+        out=out,
+        trials=None if trials is None else _int("trials", trials, 1, MAX_TRIALS),
+        trial_steps=None if trial_steps is None else _int("trial_steps", trial_steps, 1,
+                                                          100_000),
+    )
+
+
+# ---- task loading ----------------------------------------------------------------------------
+def _task_from_record(record: Any, where: str) -> Task:
+    """A JSONL line is a Task dict, or a record holding one under "task"."""
+    if isinstance(record, Mapping) and "world" not in record and "task" in record:
+        record = record["task"]
+    try:
+        return Task.from_dict(record)
+    except TaskValidationError as e:
+        raise TaskValidationError(f"{where}: {e}") from None
+
+
+def _jsonl_records(path: Path) -> list[tuple[int, Any]]:
+    out = []
+    with path.open() as f:
+        for lineno, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    out.append((lineno, json.loads(line)))
+                except json.JSONDecodeError as e:
+                    raise TaskValidationError(f"{path}:{lineno}: not valid JSON ({e})") from None
+    return out
+
+
+def _probe_tasks() -> list[tuple[str, Task]] | None:
+    """(name, task) pairs of the probe suite, or None if worlds.probes is not available. A
+    probe can then be named by its task id or by its name (file stem)."""
+    try:
+        probes = importlib.import_module("worlds.probes")
+    except ImportError:
+        return None
+    names = getattr(probes, "probe_names", None)
+    load_one = getattr(probes, "load_probe", None)
+    if names is not None and load_one is not None:
+        return [(n, load_one(n)) for n in names()]
+    return [("", t) for t in probes.load_probes()]
+
+
+def _record_id(record: Any) -> str | None:
+    if isinstance(record, Mapping):
+        for key in ("task_id", "id"):
+            if isinstance(record.get(key), str):
+                return record[key]
+    return None
+
+
+def load_task(sel: TaskSelector, resolve_path: Callable[[str], str] = str) -> Task:
+    """The task `sel` names. `resolve_path` maps a config path to a real one (the CLI makes
+    paths relative to where it was started, not to Hydra's run directory)."""
+    if sel.file is not None:
+        path = Path(resolve_path(sel.file))
+        if not path.is_file():
+            raise RenderConfigError(f"task.file: {str(path)!r} does not exist")
+        if path.suffix == ".jsonl":
+            records = _jsonl_records(path)
+            if sel.index >= len(records):
+                raise RenderConfigError(f"task.index: {sel.index} is out of range; "
+                                        f"{path} holds {len(records)} tasks")
+            lineno, record = records[sel.index]
+            return _task_from_record(record, f"{path}:{lineno}")
+        try:
+            return Task.from_json(path.read_text())
+        except TaskValidationError as e:
+            raise TaskValidationError(f"{path}: {e}") from None
+    if sel.id is not None:
+        probes = _probe_tasks()
+        for name, task in probes or ():
+            if sel.id in (task.task_id, name):
+                return task
+        if sel.tasks_file is None:
+            where = "among the probe tasks" if probes is not None else \
+                "(worlds.probes is not available)"
+            raise RenderConfigError(f"task.id: {sel.id!r} not found {where}; set "
+                                    "task.tasks_file to a JSONL of tasks to search")
+        path = Path(resolve_path(sel.tasks_file))
+        if not path.is_file():
+            raise RenderConfigError(f"task.tasks_file: {str(path)!r} does not exist")
+        for lineno, record in _jsonl_records(path):
+            if _record_id(record) == sel.id:
+                return _task_from_record(record, f"{path}:{lineno}")
+            task = _task_from_record(record, f"{path}:{lineno}")
+            if task.task_id == sel.id:
+                return task
+        raise RenderConfigError(f"task.id: {sel.id!r} is neither a probe task nor in {path}")
+    assert sel.family is not None
+    return _sample_family(sel.family, sel.seed)
+
+
+def _sample_family(name: str, seed: int) -> Task:
+    """One task of family `name`, sampled with `seed` (the generator is imported only here,
+    so the rest of the tool works while it is absent or broken)."""
+    try:
+        generator = importlib.import_module("worlds.generator")
+    except ImportError as e:
+        raise RenderConfigError(f"task.family: needs worlds.generator, which cannot be "
+                                f"imported ({e}); use task.file or task.id instead") from e
+    load_family = getattr(generator, "load_family", None)
+    if load_family is None:
+        from worlds.family import load_family
+    sampler = getattr(generator, "TaskGenerator", None)
+    if sampler is None:
+        raise RenderConfigError("task.family: worlds.generator has no TaskGenerator; use "
+                                "task.file or task.id instead")
+    try:
+        family = load_family(name)
+    except (ValueError, FileNotFoundError) as e:
+        raise RenderConfigError(f"task.family: {e}") from e
+    return sampler(family).sample(np.random.default_rng(seed))
+
+
+def with_episode(task: Task, trials: int | None, trial_steps: int | None) -> Task:
+    """`task` with its number of trials and/or steps per trial replaced (None keeps them)."""
+    if trials is None and trial_steps is None:
+        return task
+    ep = task.episode
+    episode = EpisodeSpec(trials=ep.trials if trials is None else trials,
+                          trial_steps=ep.trial_steps if trial_steps is None else trial_steps,
+                          control_hz=ep.control_hz)
+    return dataclasses.replace(task, episode=episode)
+
+
+# ---- rendering -------------------------------------------------------------------------------
+def _fixed_panel_height(task: Task, width: int, episodes: int | None) -> int:
+    """A panel height that fits every frame of the episode: the task text plus the widest
+    status it can reach (last step, full returns, longest action name)."""
+    ep = task.episode
+    worst = StepStatus(step=ep.trials * ep.trial_steps, trial=ep.trials - 1, trials=ep.trials,
+                       t_in_trial=ep.trial_steps, trial_steps=ep.trial_steps,
+                       trial_returns=(float(ep.trial_steps),) * ep.trials, reward=1.0,
+                       action=max(ACTIONS, key=len), goal_holds=False,
+                       episode=None if episodes is None else episodes - 1, episodes=episodes)
+    return panel_height(panel_lines(task, worst), width)
+
+
+def render_episode(task: Task, policy: Policy, *, seed: int, image_size: int = 64,
+                   overview_size: int = 256,
+                   on_frame: Callable[[np.ndarray], None] | None = None,
+                   episode: int | None = None, episodes: int | None = None,
+                   ) -> tuple[list[np.ndarray], list[float]]:
+    """Runs one multi-trial episode of `task` with `policy` and composes a frame per step.
+
+    Returns (frames, returns per trial). There are 1 + trials * trial_steps frames: the reset
+    observation, then one per control step. With `on_frame`, frames are handed to it as they
+    are made and not kept (the returned list is empty), so long episodes stream to disk in
+    constant memory. `seed` seeds the env and the policy's RNG.
+    """
+    env = WorldEnv(task, seed=seed, image_size=image_size, overview_size=overview_size)
+    rng = np.random.default_rng(seed)
+    frames: list[np.ndarray] = []
+    view = overview_size if overview_size > 0 else None
+    width = 2 * overview_size if overview_size > 0 else 256
+    ph = _fixed_panel_height(task, width, episodes)
+    ep = task.episode
+
+    def emit(ts: Any, step: int, action: int | None) -> None:
+        status = StepStatus(step=step, trial=env.trial, trials=ep.trials,
+                            t_in_trial=env.t_in_trial, trial_steps=ep.trial_steps,
+                            trial_returns=tuple(env.trial_returns),
+                            reward=None if ts.reward is None else float(ts.reward),
+                            action=None if action is None else ACTIONS[action],
+                            goal_holds=env.goal_holds, episode=episode, episodes=episodes)
+        overview = env.render_overview() if overview_size > 0 else None
+        frame = compose_frame(ts.observation["rgb"], overview, panel_lines(task, status),
+                              view_size=view, height_of_panel=ph,
+                              rewarded=bool(ts.reward and ts.reward > 0))
+        if on_frame is not None:
+            on_frame(frame)
+        else:
+            frames.append(frame)
+
+    try:
+        state = policy.initial_state(1)
+        ts = env.reset()
+        step = 0
+        emit(ts, step, None)
+        while not ts.last():
+            action, state = policy.act(ts.observation, state, ts.first(), rng)
+            ts = env.step(action)
+            step += 1
+            emit(ts, step, int(action))
+        returns = list(env.trial_returns)
+    finally:
+        env.close()
+    return frames, returns
+
+
+def run(cfg: RenderConfig,
+        resolve_path: Callable[[str], str] = str) -> tuple[Path, list[list[float]]]:
+    """Loads the task, renders `cfg.episodes` episodes into one MP4; returns (path, returns)."""
+    task = with_episode(load_task(cfg.task, resolve_path), cfg.trials, cfg.trial_steps)
+    policy = make_policy(cfg.policy, specs.DiscreteArray(NUM_ACTIONS, np.int32, name="action"),
+                         noop_index=NOOP)
+    out = Path(resolve_path(cfg.out))
+    all_returns = []
+    with Mp4Writer(out, cfg.fps) as writer:
+        for i in range(cfg.episodes):
+            _, returns = render_episode(
+                task, policy, seed=cfg.seed + i, image_size=cfg.image_size,
+                overview_size=cfg.overview_size, on_frame=writer.append,
+                episode=i if cfg.episodes > 1 else None,
+                episodes=cfg.episodes if cfg.episodes > 1 else None)
+            all_returns.append(returns)
+    return out, all_returns
+
+
+@hydra.main(config_path="../configs", config_name="render", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    """CLI entry: validate, render, print the output path and the returns per trial. Config
+    and task errors exit with status 2 and one line naming the field, not a traceback."""
+    try:
+        rc = validate_config(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+        out, all_returns = run(rc, to_absolute_path)
+    except (RenderConfigError, TaskValidationError) as e:
+        print(f"ada.render: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {out}")
+    for i, returns in enumerate(all_returns):
+        per_trial = ", ".join(f"{r:g}" for r in returns)
+        print(f"episode {i + 1}: returns per trial [{per_trial}], total {sum(returns):g}")
+
+
+if __name__ == "__main__":
+    main()

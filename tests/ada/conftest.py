@@ -1,0 +1,49 @@
+"""A tiny hand-built task shared by the ada tool tests: 2 trials x 5 steps, one visible rule and
+one hidden rule whose content must never reach a video."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from worlds.task import (
+    AvatarSpec,
+    EpisodeSpec,
+    Game,
+    Goal,
+    Literal,
+    ObjectSpec,
+    ObjectType,
+    Rule,
+    Task,
+    Terrain,
+    World,
+)
+
+RED_CUBE = ObjectType("cube", "red")
+BLUE_SPHERE = ObjectType("sphere", "blue")
+GREEN_PYRAMID = ObjectType("pyramid", "green")
+PURPLE_SPHERE = ObjectType("sphere", "purple")
+
+
+def tiny_task(trials: int = 2, trial_steps: int = 5) -> Task:
+    """The hidden rule's product (purple sphere) appears nowhere else in the task, so its name
+    in a rendered text can only come from leaking the hidden rule."""
+    return Task(
+        World(Terrain.flat(3), (ObjectSpec(RED_CUBE, 2.5, 3.0), ObjectSpec(BLUE_SPHERE, 3.5, 3.5)),
+              AvatarSpec(1.0, 1.0, 0.8)),
+        Game(Goal(((Literal("near", "agent", GREEN_PYRAMID),),)),
+             (Rule(Literal("near", RED_CUBE, BLUE_SPHERE), GREEN_PYRAMID),
+              Rule(Literal("hold", "agent", RED_CUBE), PURPLE_SPHERE, hidden=True))),
+        EpisodeSpec(trials=trials, trial_steps=trial_steps))
+
+
+@pytest.fixture
+def task() -> Task:
+    return tiny_task()
+
+
+@pytest.fixture
+def make_task() -> Callable[..., Task]:
+    return tiny_task
