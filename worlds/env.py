@@ -52,7 +52,8 @@ class WorldEnv(dm_env.Environment):
         self._render = render
         self.camera = Camera(self.scene.model, image_size, image_size, "first_person") \
             if render else None
-        self.overview = Camera(self.scene.model, overview_size, overview_size) \
+        self.overview = Camera(self.scene.model, overview_size, overview_size, multisamples=4,
+                               skybox=True) \
             if overview_size > 0 else None
         self._task_source = task_source
         self.rng = np.random.default_rng(seed)

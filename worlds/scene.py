@@ -193,6 +193,11 @@ class Scene:
     # ---- loading a task --------------------------------------------------------------------
     def floor_height(self, x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
         """Heightfield sample height nearest to (x, y): where objects and the avatar stand."""
+        if np.ndim(x) == 0 and np.ndim(y) == 0:  # per-step scalar path: no array clipping
+            last = hf.N_SAMPLES - 1
+            c = min(max(round((float(x) - hf.FIRST_SAMPLE) / hf.SAMPLE_SPACING), 0), last)
+            r = min(max(round((float(y) - hf.FIRST_SAMPLE) / hf.SAMPLE_SPACING), 0), last)
+            return self.heights[r, c]
         return self.heights[hf.sample_index(x, y)]
 
     def set_task(self, task: Task) -> None:
