@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 # Vocabulary of the task space. Changing these changes task ids and token encodings.
 SHAPES: tuple[str, ...] = ("cube", "sphere", "pyramid")
@@ -99,7 +99,7 @@ class ObjectType:
         return f"{self.colour} {self.shape}"
 
 
-Entity = Union[str, ObjectType]  # AGENT or an object type
+Entity = str | ObjectType  # AGENT or an object type
 
 
 @dataclass(frozen=True)
@@ -394,6 +394,16 @@ class Task:
         d = self.to_dict()
         d.pop("description", None)
         canon = json.dumps(d, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+    @property
+    def split_key(self) -> str:
+        """Hash of the world and game only. Held-out splits use it rather than `task_id`, so
+        that running a task with another number of trials or steps (as evaluation does) cannot
+        move it across the split."""
+        d = self.to_dict()
+        canon = json.dumps({"world": d["world"], "game": d["game"]}, sort_keys=True,
+                           separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
     @staticmethod

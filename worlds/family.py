@@ -1,0 +1,244 @@
+"""Task families: the knobs of the task generator, validated, loadable from Hydra/YAML configs.
+
+A family is a distribution over tasks (arena size, terrain roughness, goal and rule-chain
+complexity, distractors, hidden rules, physics, episode shape). It is a frozen dataclass so it
+can be hashed, logged and compared; every field is checked at construction and errors name the
+field and its allowed values, because a typo in a config must fail at start-up, not as a silent
+drift of the training distribution hours later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from worlds.task import (
+    DYNAMICS_RANGES,
+    MAX_ARENA_TILES,
+    MAX_CONJUNCTS,
+    MAX_DISJUNCTS,
+    MAX_LEVEL,
+    MAX_OBJECTS_PER_SHAPE,
+    MAX_RULES,
+    MIN_ARENA_TILES,
+    PREDICATES,
+    SHAPES,
+    EpisodeSpec,
+    TaskValidationError,
+)
+
+FAMILY_DIR = Path(__file__).resolve().parents[1] / "configs" / "world"
+MAX_INITIAL_OBJECTS = len(SHAPES) * MAX_OBJECTS_PER_SHAPE
+# Metres. Objects (and the avatar) on neighbouring tiles then start >= TILE_SIZE - 2 * 0.2 =
+# 1.1 m apart, beyond worlds.predicates.NEAR_DISTANCE (1.0 m): no pair starts near by accident.
+MAX_JITTER = 0.2
+
+
+class ConfigError(ValueError):
+    """A family config is malformed; the message names the field and the allowed values."""
+
+
+def _fail(name: str, message: str) -> None:
+    raise ConfigError(f"FamilyConfig.{name}: {message}")
+
+
+def _int_pair(name: str, value: Any, lo: int, hi: int) -> None:
+    ok = (isinstance(value, tuple) and len(value) == 2
+          and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
+    if not ok or not lo <= value[0] <= value[1] <= hi:
+        _fail(name, f"{value!r} is not allowed: need a pair [min, max] of integers with "
+              f"{lo} <= min <= max <= {hi}")
+
+
+def _float_pair(name: str, value: Any, lo: float, hi: float) -> None:
+    ok = (isinstance(value, tuple) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                  and math.isfinite(v) for v in value))
+    if not ok or not lo <= value[0] <= value[1] <= hi:
+        _fail(name, f"{value!r} is not allowed: need a pair [min, max] of numbers with "
+              f"{lo} <= min <= max <= {hi}")
+
+
+def _number(name: str, value: Any, lo: float, hi: float) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not lo <= value <= hi:
+        _fail(name, f"{value!r} is not allowed: need a number in [{lo}, {hi}]")
+
+
+def _predicates(name: str, value: Any, allow_empty: bool) -> None:
+    ok = isinstance(value, tuple) and all(p in PREDICATES for p in value)
+    if not ok or len(set(value)) != len(value) or (not value and not allow_empty):
+        _fail(name, f"{value!r} is not allowed: need a non-empty list of distinct predicates "
+              f"from {list(PREDICATES)}")
+
+
+@dataclass(frozen=True)
+class DynamicsRanges:
+    """A [lo, hi] range per `Dynamics` field; each task draws uniformly within it."""
+
+    gravity_scale: tuple[float, float] = (1.0, 1.0)
+    friction: tuple[float, float] = (1.0, 1.0)
+    object_mass: tuple[float, float] = (1.0, 1.0)
+    avatar_speed: tuple[float, float] = (1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in DYNAMICS_RANGES.items():
+            _float_pair(f"dynamics.{name}", getattr(self, name), lo, hi)
+
+
+@dataclass(frozen=True)
+class FamilyConfig:
+    """The knobs of one task family (AdA appendix A.2 / XLand-MiniGrid style)."""
+
+    name: str = "custom"
+    # ---- arena and terrain
+    arena_tiles: tuple[int, int] = (4, 6)       # side length of the square arena, in tiles
+    max_level: int = 0                          # highest plateau level (0 = flat)
+    n_plateaus: tuple[int, int] = (0, 0)        # raised rectangles stamped onto the grid
+    plateau_tiles: tuple[int, int] = (1, 3)     # side length range of one plateau rectangle
+    n_walls: tuple[int, int] = (0, 0)           # impassable wall tiles (before repairs)
+    n_extra_ramps: tuple[int, int] = (0, 0)     # ramps beyond those connectivity needs
+    # ---- objects
+    n_objects: tuple[int, int] = (1, 3)         # initial objects: chain inputs + distractors
+    position_jitter: float = 0.15               # metres around the tile centre
+    # ---- game
+    rule_depth: tuple[int, int] = (0, 1)        # length of the longest production chain
+    n_distractor_rules: tuple[int, int] = (0, 0)
+    dead_end_prob: float = 0.0                  # chance a distractor rule is a dead end
+    hidden_prob: float = 0.0                    # chance any rule is hidden from the agent
+    goal_disjuncts: tuple[int, int] = (1, 1)
+    goal_conjuncts: tuple[int, int] = (1, 1)
+    negation_prob: float = 0.0                  # chance a (non-first) goal literal is negated
+    goal_predicates: tuple[str, ...] = ("hold", "near")
+    rule_predicates: tuple[str, ...] = ("hold", "near")
+    # ---- physics and episode
+    dynamics: DynamicsRanges = field(default_factory=DynamicsRanges)
+    episode: EpisodeSpec = field(default_factory=EpisodeSpec)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            _fail("name", f"{self.name!r} is not allowed: need a non-empty string")
+        _int_pair("arena_tiles", self.arena_tiles, MIN_ARENA_TILES, MAX_ARENA_TILES)
+        if isinstance(self.max_level, bool) or self.max_level not in range(MAX_LEVEL + 1):
+            _fail("max_level", f"{self.max_level!r} is not one of {list(range(MAX_LEVEL + 1))}")
+        _int_pair("n_plateaus", self.n_plateaus, 0, 16)
+        if self.n_plateaus[1] > 0 and self.max_level == 0:
+            _fail("n_plateaus", f"{self.n_plateaus!r} needs max_level >= 1; allowed with "
+                  "max_level 0: [0, 0]")
+        _int_pair("plateau_tiles", self.plateau_tiles, 1, MAX_ARENA_TILES)
+        _int_pair("n_walls", self.n_walls, 0, MAX_ARENA_TILES**2)
+        _int_pair("n_extra_ramps", self.n_extra_ramps, 0, 16)
+        _int_pair("n_objects", self.n_objects, 1, MAX_INITIAL_OBJECTS)
+        free = self.arena_tiles[0] ** 2 - self.n_walls[1]
+        if self.n_objects[1] + 1 > free:
+            _fail("n_objects", f"{self.n_objects!r} does not fit: the smallest arena has only "
+                  f"{free} non-wall tiles for the objects and the avatar; allowed max: "
+                  f"{free - 1}")
+        _number("position_jitter", self.position_jitter, 0.0, MAX_JITTER)
+        _int_pair("rule_depth", self.rule_depth, 0, MAX_RULES)
+        _int_pair("n_distractor_rules", self.n_distractor_rules, 0, MAX_RULES)
+        for name in ("dead_end_prob", "hidden_prob", "negation_prob"):
+            _number(name, getattr(self, name), 0.0, 1.0)
+        _int_pair("goal_disjuncts", self.goal_disjuncts, 1, MAX_DISJUNCTS)
+        _int_pair("goal_conjuncts", self.goal_conjuncts, 1, MAX_CONJUNCTS)
+        _predicates("goal_predicates", self.goal_predicates, allow_empty=False)
+        needs_rules = self.rule_depth[1] > 0 or self.n_distractor_rules[1] > 0
+        _predicates("rule_predicates", self.rule_predicates, allow_empty=not needs_rules)
+        if self.goal_predicates == ("on",) and self.n_objects[0] < 2:
+            _fail("n_objects", f"{self.n_objects!r}: goals made only of on() need at least 2 "
+                  "objects; allowed min >= 2")
+        if not isinstance(self.dynamics, DynamicsRanges):
+            _fail("dynamics", f"{self.dynamics!r} is not a DynamicsRanges")
+        if not isinstance(self.episode, EpisodeSpec):
+            _fail("episode", f"{self.episode!r} is not an EpisodeSpec")
+
+    # ---- conversion ---------------------------------------------------------------------
+    @classmethod
+    def from_mapping(cls, d: Any) -> FamilyConfig:
+        """Builds a family from a plain mapping (YAML, or a Hydra DictConfig, converted here).
+
+        Lists become tuples; unknown keys are errors naming the key and the allowed keys, since
+        a misspelt knob would otherwise silently keep its default."""
+        from omegaconf import DictConfig, OmegaConf
+
+        if isinstance(d, DictConfig):  # a Mapping too, but holding ListConfigs: convert first
+            d = OmegaConf.to_container(d, resolve=True)
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"FamilyConfig: expected a mapping of fields, got {d!r}")
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(allowed))
+        if unknown:
+            raise ConfigError(f"FamilyConfig: unknown key(s) {unknown}; allowed keys are "
+                              f"{allowed}")
+        kwargs: dict[str, Any] = {}
+        for key, value in d.items():
+            if key == "dynamics":
+                kwargs[key] = _dynamics_from(value)
+            elif key == "episode":
+                kwargs[key] = _episode_from(value)
+            else:
+                kwargs[key] = _tupled(value)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain (JSON/YAML-ready) form; `from_mapping(to_dict())` gives back an equal config."""
+        return _listed(dataclasses.asdict(self))
+
+
+def _tupled(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_tupled(v) for v in value)
+    return value
+
+
+def _listed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _listed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_listed(v) for v in value]
+    return value
+
+
+def _dynamics_from(value: Any) -> DynamicsRanges:
+    if isinstance(value, DynamicsRanges):
+        return value
+    allowed = list(DYNAMICS_RANGES)
+    if not isinstance(value, Mapping) or set(value) - set(allowed):
+        raise ConfigError(f"FamilyConfig.dynamics: {value!r} is not allowed: need a mapping "
+                          f"with keys from {allowed} to [lo, hi] pairs")
+    return DynamicsRanges(**{k: _tupled(v) for k, v in value.items()})
+
+
+def _episode_from(value: Any) -> EpisodeSpec:
+    if isinstance(value, EpisodeSpec):
+        return value
+    allowed = ["trials", "trial_steps", "control_hz"]
+    if not isinstance(value, Mapping) or set(value) - set(allowed):
+        raise ConfigError(f"FamilyConfig.episode: {value!r} is not allowed: need a mapping "
+                          f"with keys from {allowed}")
+    try:
+        return EpisodeSpec(**value)
+    except TaskValidationError as e:
+        raise ConfigError(f"FamilyConfig.episode.{e}") from None
+
+
+def family_names() -> list[str]:
+    """The families shipped under configs/world/."""
+    return sorted(p.stem for p in FAMILY_DIR.glob("*.yaml"))
+
+
+def load_family(name_or_path: str | Path) -> FamilyConfig:
+    """Reads configs/world/<name>.yaml, or a YAML file given by path."""
+    from omegaconf import OmegaConf
+
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = FAMILY_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"family {str(name_or_path)!r}: no file {path}; known families are "
+                          f"{family_names()}")
+    return FamilyConfig.from_mapping(OmegaConf.to_container(OmegaConf.load(path), resolve=True))
