@@ -49,7 +49,6 @@ class WorldEnv(dm_env.Environment):
         self.scene = Scene()
         self.controller = AvatarController(self.scene)
         self.image_size = image_size
-        self._render = render
         self.camera = Camera(self.scene.model, image_size, image_size, "first_person") \
             if render else None
         self.overview = Camera(self.scene.model, overview_size, overview_size, multisamples=4,

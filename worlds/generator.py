@@ -33,7 +33,7 @@ from worlds.task import (
     Terrain,
     World,
 )
-from worlds.tile_graph import TerrainError, Tile, free_tiles, sample_terrain, tile_of
+from worlds.tile_graph import TerrainError, Tile, free_tiles, sample_terrain
 
 __all__ = [
     "ConfigError", "DynamicsRanges", "FamilyConfig", "GenerationError", "TaskGenerator",
@@ -240,10 +240,10 @@ def describe(task: Task) -> str:
     lines += [f"  {i + 1}. {r}" for i, r in enumerate(g.rules)]
     lines.append("objects:")
     for o in w.objects:
-        r, c = tile_of(t, o.x, o.y)
+        r, c = t.tile_of(o.x, o.y)
         lines.append(f"  {o.type.name:16s} at ({o.x:5.2f}, {o.y:5.2f})  tile ({r}, {c}) "
                      f"level {t.levels[r][c]}")
-    r, c = tile_of(t, w.avatar.x, w.avatar.y)
+    r, c = t.tile_of(w.avatar.x, w.avatar.y)
     lines.append(f"avatar: at ({w.avatar.x:.2f}, {w.avatar.y:.2f}) tile ({r}, {c}) yaw "
                  f"{math.degrees(w.avatar.yaw):.0f} deg")
     d = w.dynamics

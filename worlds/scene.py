@@ -17,7 +17,7 @@ import numpy as np
 from dm_control import mjcf
 
 from worlds import heightfield as hf
-from worlds.task import COLOURS, MAX_OBJECTS_PER_SHAPE, SHAPES, TILE_SIZE, Task
+from worlds.task import COLOURS, MAX_OBJECTS_PER_SHAPE, SHAPES, Task
 
 PHYSICS_DT = 0.025  # 4 substeps at 10 Hz control: stable for these contacts, and cheap
 N_SLOTS = len(SHAPES) * MAX_OBJECTS_PER_SHAPE
@@ -354,7 +354,3 @@ class Scene:
             return False
         geoms = d.contact.geom[: d.ncon]
         return bool(np.any(geoms == self.avatar_geom))
-
-    def arena_extent(self) -> float:
-        assert self.task is not None
-        return self.task.world.size * TILE_SIZE

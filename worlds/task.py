@@ -268,6 +268,12 @@ class Terrain:
     def is_wall(self, row: int, col: int) -> bool:
         return (row, col) in set(self.walls)
 
+    def tile_of(self, x: float, y: float) -> tuple[int, int]:
+        """The (row, col) tile containing world point (x, y); the far edge belongs to the last
+        tile, so points on the arena's boundary are inside it."""
+        n = self.size
+        return min(int(y // TILE_SIZE), n - 1), min(int(x // TILE_SIZE), n - 1)
+
 
 @dataclass(frozen=True)
 class ObjectSpec:
@@ -330,8 +336,7 @@ class World:
         self._check_not_in_wall("avatar", self.avatar.x, self.avatar.y)
 
     def _check_not_in_wall(self, path: str, x: float, y: float) -> None:
-        n = self.terrain.size
-        r, c = min(int(y // TILE_SIZE), n - 1), min(int(x // TILE_SIZE), n - 1)
+        r, c = self.terrain.tile_of(x, y)
         if self.terrain.is_wall(r, c):
             _fail(path, f"({x}, {y}) lies inside wall tile ({r}, {c})")
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from worlds.family import FamilyConfig
-from worlds.task import DIRECTION_OFFSETS, TILE_SIZE, Ramp, Terrain
+from worlds.task import DIRECTION_OFFSETS, Ramp, Terrain
 
 Tile = tuple[int, int]
 _MAX_REPAIRS = 400
@@ -84,12 +84,6 @@ def is_strongly_connected(terrain: Terrain) -> bool:
     start = free[0]
     return (len(reachable(terrain, start)) == len(free)
             and len(reachable(terrain, start, backward=True)) == len(free))
-
-
-def tile_of(terrain: Terrain, x: float, y: float) -> Tile:
-    """The (row, col) tile containing world point (x, y)."""
-    n = terrain.size
-    return min(int(y // TILE_SIZE), n - 1), min(int(x // TILE_SIZE), n - 1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from worlds.generator import (
 )
 from worlds.split import Split
 from worlds.task import AGENT, DYNAMICS_RANGES, MAX_RULES, Literal, ObjectType, Ramp, Task, Terrain
-from worlds.tile_graph import can_step, is_strongly_connected, reachable, tile_of
+from worlds.tile_graph import can_step, is_strongly_connected, reachable
 
 FAMILIES = ("tiny", "default")
 
@@ -144,7 +144,7 @@ def test_dead_end_pairs_start_apart(batches) -> None:
     _, _, tasks = batches["default"]
     checked = 0
     for t in tasks:
-        tiles = {o.type: tile_of(t.world.terrain, o.x, o.y) for o in t.world.objects}
+        tiles = {o.type: t.world.terrain.tile_of(o.x, o.y) for o in t.world.objects}
         needed = _positive_objects(t) | {o for r in t.game.rules if r.product is not None
                                          and r.product in _positive_objects(t)
                                          for o in r.consumed}
@@ -175,8 +175,8 @@ def test_placement_and_connectivity(batches) -> None:
         for t in tasks:
             terrain = t.world.terrain
             assert is_strongly_connected(terrain)
-            tiles = [tile_of(terrain, o.x, o.y) for o in t.world.objects]
-            tiles.append(tile_of(terrain, t.world.avatar.x, t.world.avatar.y))
+            tiles = [terrain.tile_of(o.x, o.y) for o in t.world.objects]
+            tiles.append(terrain.tile_of(t.world.avatar.x, t.world.avatar.y))
             assert len(set(tiles)) == len(tiles)  # distinct tiles
             assert not set(tiles) & set(terrain.walls)
             points = [(o.x, o.y) for o in t.world.objects] + [(t.world.avatar.x,

@@ -12,7 +12,7 @@ from worlds.generator import chain_depth
 from worlds.probes import load_probe, load_probes, probe_ids, probe_names
 from worlds.split import Split
 from worlds.task import Task, Terrain
-from worlds.tile_graph import is_strongly_connected, reachable, tile_of
+from worlds.tile_graph import is_strongly_connected, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_probes_cover_the_capabilities() -> None:
 
 
 def _level_at(t: Task, x: float, y: float) -> int:
-    r, c = tile_of(t.world.terrain, x, y)
+    r, c = t.world.terrain.tile_of(x, y)
     return t.world.terrain.levels[r][c]
 
 
@@ -76,8 +76,8 @@ def test_plateau_probe_needs_its_ramp() -> None:
     goal_obj = next(o for o in t.world.objects if o.type == t.game.goal.objects[0])
     assert _level_at(t, goal_obj.x, goal_obj.y) == 1
     assert _level_at(t, t.world.avatar.x, t.world.avatar.y) == 0
-    start = tile_of(t.world.terrain, t.world.avatar.x, t.world.avatar.y)
-    target = tile_of(t.world.terrain, goal_obj.x, goal_obj.y)
+    start = t.world.terrain.tile_of(t.world.avatar.x, t.world.avatar.y)
+    target = t.world.terrain.tile_of(goal_obj.x, goal_obj.y)
     assert target in reachable(t.world.terrain, start)
     bare = Terrain(t.world.terrain.levels, (), t.world.terrain.walls)
     assert target not in reachable(bare, start)  # only the ramp leads up
@@ -91,4 +91,4 @@ def test_hidden_object_is_behind_a_wall() -> None:
     for dx in (-0.25, 0.0, 0.25):  # lines of sight to the object's left, centre and right
         points = [(a.x + (goal_obj.x + dx - a.x) * s / 50, a.y + (goal_obj.y - a.y) * s / 50)
                   for s in range(51)]
-        assert any(tile_of(t.world.terrain, x, y) in walls for x, y in points)
+        assert any(t.world.terrain.tile_of(x, y) in walls for x, y in points)
