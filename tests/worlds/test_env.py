@@ -20,6 +20,7 @@ from worlds.task import (
     Literal,
     ObjectSpec,
     ObjectType,
+    Ramp,
     Rule,
     Task,
     Terrain,
@@ -245,3 +246,24 @@ def test_observations_match_specs(env_factory):
     assert ts.observation["rgb"].shape == (48, 48, 3)
     with pytest.raises(ValueError, match="action"):
         env.step(len(ACTIONS))
+
+
+def test_ramps_climb_levels_and_cliffs_do_not(env_factory):
+    # column 2 and beyond are one level up; the ramp tile (row 2, col 1) leads east onto it
+    levels = tuple(tuple(1 if c >= 2 else 0 for c in range(4)) for _ in range(4))
+    terrain = Terrain(levels=levels, ramps=(Ramp(2, 1, "east"),))
+
+    def task(y: float) -> Task:
+        return Task(World(terrain, (ObjectSpec(RED_CUBE, 0.75, 0.75),), AvatarSpec(0.75, y)),
+                    Game(Goal(((Literal("hold", AGENT, RED_CUBE),),))),
+                    EpisodeSpec(trials=1, trial_steps=40))
+
+    up_ramp, into_cliff = env_factory(task(3.75)), env_factory(task(0.75))
+    for env in (up_ramp, into_cliff):
+        env.reset()
+        run(env, [A["forward"]] * 25)
+    z = {name: e.scene.data.qpos[e.scene.avatar_qpos[2]] for name, e in
+         (("ramp", up_ramp), ("cliff", into_cliff))}
+    assert z["ramp"] > 0.55  # on the plateau (level height 0.6)
+    assert z["cliff"] < 0.1  # still on the ground, pressed against the cliff
+    assert into_cliff.scene.data.qpos[into_cliff.scene.avatar_qpos[0]] < 3.0  # did not pass
