@@ -1,0 +1,216 @@
+"""Structured, validated training configs: Hydra composes YAML, these dataclasses check it.
+
+Hydra (configs/train.yaml and its groups agent/, algo/, env/, runtime/, experiment/) decides
+*which* values a run gets; `TrainConfig.from_dict` decides whether they are *allowed*, before
+anything is built. Every error names the dotted field (`algo.entropy_cost`, `env.kind`) and the
+allowed values, so a typo fails in a second instead of after minutes of training. Unknown keys
+are errors too: a misspelt override must not be silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ada.learning.learner import VTraceConfig
+from agents.agent import AGENT_SIZES, AgentConfig, agent_config
+
+ENV_KINDS = ("bandit", "world")
+BACKENDS = ("inline",)
+ALGOS = ("vtrace",)
+DEVICES = ("cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """A config value is not allowed; the message names the dotted field and allowed values."""
+
+
+def _fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def build(cls: type, values: Mapping[str, Any] | None, path: str) -> Any:
+    """Instantiate dataclass `cls` from `values`, naming `path.field` in every error."""
+    values = dict(values or {})
+    unknown = sorted(set(values) - set(_fields(cls)))
+    if unknown:
+        raise ConfigError(f"{path}: unknown field(s) {unknown}; allowed fields are "
+                          f"{sorted(_fields(cls))}")
+    try:
+        return cls(**values)
+    except (ValueError, TypeError) as err:
+        msg = str(err)
+        raise ConfigError(f"{path}.{msg}" if not msg.startswith(path) else msg) from None
+
+
+def _check_int(path: str, value: Any, lo: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise ConfigError(f"{path}: {value!r} is not allowed; allowed are integers >= {lo}")
+
+
+def _check_choice(path: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{path}: {value!r} is not allowed; allowed are {list(allowed)}")
+
+
+@dataclass(frozen=True)
+class BanditEnvConfig:
+    """env.kind=bandit. arms: list of {beta: [a, b]} (unknown arm) or {p: x} (known arm)."""
+
+    kind: str = "bandit"
+    arms: tuple[Any, ...] = ({"beta": [1.0, 1.0]}, {"beta": [1.0, 1.0]})
+    horizon: int = 20
+
+    def __post_init__(self) -> None:
+        self.family()  # validates
+
+    def family(self) -> Any:
+        from worlds.bandit import BanditFamily, BetaArm, KnownArm
+
+        arms = []
+        if not isinstance(self.arms, (list, tuple)) or not self.arms:
+            raise ValueError(f"arms: {self.arms!r} is not allowed; allowed is a non-empty list "
+                             "of {beta: [a, b]} or {p: x}")
+        for i, arm in enumerate(self.arms):
+            arm = dict(arm) if isinstance(arm, Mapping) else arm
+            if isinstance(arm, dict) and set(arm) == {"beta"} and len(arm["beta"]) == 2:
+                arms.append(BetaArm(float(arm["beta"][0]), float(arm["beta"][1])))
+            elif isinstance(arm, dict) and set(arm) == {"p"}:
+                arms.append(KnownArm(float(arm["p"])))
+            else:
+                raise ValueError(f"arms[{i}]: {arm!r} is not allowed; allowed are "
+                                 "{beta: [a, b]} or {p: x}")
+        try:
+            return BanditFamily(tuple(arms), self.horizon)
+        except ValueError as err:
+            raise ValueError(f"horizon: {err}") from None
+
+
+@dataclass(frozen=True)
+class WorldEnvConfig:
+    """env.kind=world: tasks from a family (configs/world/<family>.yaml), held-out split
+    excluded from training (split salt and fraction define the split)."""
+
+    kind: str = "world"
+    family: str = "tiny"
+    image_size: int = 64
+    heldout_fraction: float = 0.1
+    split_salt: str = "ada-heldout-v1"
+
+    def __post_init__(self) -> None:
+        from worlds.family import ConfigError as FamilyError
+        from worlds.family import load_family
+
+        _check_int("image_size", self.image_size, 8)
+        if not 0.0 <= float(self.heldout_fraction) < 1.0:
+            raise ValueError(f"heldout_fraction: {self.heldout_fraction!r} is not allowed; "
+                             "allowed are numbers in [0, 1)")
+        try:
+            load_family(self.family)
+        except FamilyError as err:
+            raise ValueError(f"family: {err}") from None
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    """How acting is laid out. num_actors actors each step envs_per_actor envs for
+    unroll_length steps; one learner batch is one unroll of every actor."""
+
+    backend: str = "inline"
+    num_actors: int = 1
+    envs_per_actor: int = 64
+    unroll_length: int = 20
+    device: str = "cpu"
+    torch_threads: int = 1
+
+    def __post_init__(self) -> None:
+        _check_choice("backend", self.backend, BACKENDS)
+        _check_choice("device", self.device, DEVICES)
+        for name in ("num_actors", "envs_per_actor", "unroll_length", "torch_threads"):
+            _check_int(name, getattr(self, name), 1)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The whole run. total_frames: env steps over all actors; log_every/checkpoint_every in
+    learner updates; out_dir: where checkpoints and TensorBoard logs go; resume: a checkpoint
+    path, or "auto" to continue from out_dir's latest checkpoint if there is one."""
+
+    agent: AgentConfig
+    algo: VTraceConfig
+    env: BanditEnvConfig | WorldEnvConfig
+    runtime: RuntimeConfig
+    name: str = "run"
+    seed: int = 0
+    total_frames: int = 1_000_000
+    log_every: int = 10
+    checkpoint_every: int = 200
+    eval_episodes: int = 0
+    out_dir: str = "outputs/train/run"
+    resume: str | None = "auto"
+    progress: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_updates(self) -> int:
+        per_update = self.runtime.num_actors * self.runtime.envs_per_actor \
+            * self.runtime.unroll_length
+        return max(1, -(-self.total_frames // per_update))
+
+    @staticmethod
+    def from_dict(cfg: Mapping[str, Any]) -> TrainConfig:
+        cfg = dict(cfg)
+        top = {"agent", "algo", "env", "runtime", "name", "seed", "total_frames", "log_every",
+               "checkpoint_every", "eval_episodes", "out_dir", "resume", "progress", "extra"}
+        unknown = sorted(set(cfg) - top)
+        if unknown:
+            raise ConfigError(f"unknown top-level field(s) {unknown}; allowed are {sorted(top)}")
+
+        agent = dict(cfg.get("agent") or {})
+        size = agent.pop("size", "small")
+        _check_choice("agent.size", size, tuple(AGENT_SIZES))
+        agent_fields = set(_fields(AgentConfig))
+        bad = sorted(set(agent) - agent_fields)
+        if bad:
+            raise ConfigError(f"agent: unknown field(s) {bad}; allowed fields are "
+                              f"{sorted(agent_fields | {'size'})}")
+        try:
+            agent_cfg = agent_config(size, **agent)
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"agent.{err}") from None
+
+        algo = dict(cfg.get("algo") or {})
+        _check_choice("algo.name", algo.pop("name", "vtrace"), ALGOS)
+        algo_cfg = build(VTraceConfig, algo, "algo")
+
+        env = dict(cfg.get("env") or {})
+        kind = env.get("kind", "bandit")
+        _check_choice("env.kind", kind, ENV_KINDS)
+        env_cfg = build(BanditEnvConfig if kind == "bandit" else WorldEnvConfig, env, "env")
+        runtime_cfg = build(RuntimeConfig, cfg.get("runtime"), "runtime")
+
+        rest = {k: cfg[k] for k in top - {"agent", "algo", "env", "runtime"} if k in cfg}
+        for name in ("seed", "eval_episodes"):
+            if name in rest:
+                _check_int(name, rest[name], 0)
+        for name in ("total_frames", "log_every", "checkpoint_every"):
+            if name in rest:
+                _check_int(name, rest[name], 1)
+        if "resume" in rest and rest["resume"] not in (None, "auto", "never") \
+                and not os.path.exists(str(rest["resume"])):
+            raise ConfigError(f"resume: {rest['resume']!r} is not allowed; allowed are null, "
+                              "'auto', 'never' or the path of an existing checkpoint")
+        if "extra" in rest:
+            rest["extra"] = dict(rest["extra"] or {})
+        return TrainConfig(agent=agent_cfg, algo=algo_cfg, env=env_cfg, runtime=runtime_cfg,
+                           **rest)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+__all__ = ["BanditEnvConfig", "ConfigError", "RuntimeConfig", "TrainConfig", "WorldEnvConfig",
+           "build"]

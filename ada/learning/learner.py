@@ -1,0 +1,234 @@
+"""The V-trace actor-critic learner (IMPALA) for the Transformer-XL agent.
+
+`Learner.step(trajectory)` re-runs the agent on the unroll from the memory cache the actor had
+at its first step (stored state), computes V-trace targets against the behaviour logits, and
+takes one optimiser step on
+
+    loss = policy_loss + baseline_cost * value_loss - entropy_cost * entropy.
+
+Two normalisations, both optional, keep one set of hyper-parameters usable across reward
+scales (bandit returns ~10, sparse 3D rewards ~1, dense ones ~100):
+- `advantage_norm="batch"`: policy advantages are standardised per batch;
+- `return_norm=True`: advantages are divided by max(1, S), with S an EMA of the 5th-95th
+  percentile range of the V-trace targets (DreamerV3's return scaling), so large returns do not
+  blow up the policy step and small ones are not amplified into noise.
+
+The entropy cost and learning rate may anneal linearly to final values over the run: a
+meta-learner that must end up near Bayes-optimal needs a near-deterministic final policy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ada.learning.vtrace import vtrace
+from ada.runtime.trajectory import Trajectory
+from agents.agent import Agent
+
+ADVANTAGE_NORMS = ("none", "batch")
+
+
+@dataclass(frozen=True)
+class VTraceConfig:
+    """Hyper-parameters of the V-trace learner (the `algo` config group).
+
+    learning_rate, final_learning_rate: Adam step size, annealed linearly over the run
+        (final None = constant).
+    entropy_cost, final_entropy_cost: entropy bonus weight, annealed linearly (None = constant).
+    discount: gamma; bandit and other finite-horizon families use 1.0.
+    baseline_cost: weight of the value loss 0.5 (v_s - V)^2.
+    max_grad_norm: global gradient-norm clip (0 = no clipping).
+    rho_bar, c_bar, lambda_: V-trace truncation levels and trace decay.
+    advantage_norm: "none" | "batch"; return_norm: divide advantages by the EMA return range.
+    popart, popart_step: normalise value targets (and advantages) by running return moments
+        with output-preserving rescaling (PopArt); step = EMA rate of the moments.
+    adam_eps, weight_decay: optimiser details.
+    """
+
+    learning_rate: float = 3e-4
+    final_learning_rate: float | None = None
+    entropy_cost: float = 0.01
+    final_entropy_cost: float | None = None
+    discount: float = 0.99
+    baseline_cost: float = 0.5
+    max_grad_norm: float = 40.0
+    rho_bar: float = 1.0
+    c_bar: float = 1.0
+    lambda_: float = 1.0
+    advantage_norm: str = "none"
+    popart: bool = True
+    popart_step: float = 0.01
+    return_norm: bool = False
+    return_norm_decay: float = 0.99
+    adam_eps: float = 1e-6
+    weight_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("learning_rate", "baseline_cost", "rho_bar", "c_bar", "adam_eps"):
+            _check_float(name, getattr(self, name), lo=0.0, lo_open=True)
+        for name in ("entropy_cost", "max_grad_norm", "weight_decay"):
+            _check_float(name, getattr(self, name), lo=0.0)
+        for name in ("discount", "lambda_", "return_norm_decay", "popart_step"):
+            _check_float(name, getattr(self, name), lo=0.0, hi=1.0)
+        if self.final_learning_rate is not None:
+            _check_float("final_learning_rate", self.final_learning_rate, lo=0.0)
+        if self.final_entropy_cost is not None:
+            _check_float("final_entropy_cost", self.final_entropy_cost, lo=0.0)
+        if self.advantage_norm not in ADVANTAGE_NORMS:
+            raise ValueError(f"advantage_norm: {self.advantage_norm!r} is not allowed; "
+                             f"allowed are {list(ADVANTAGE_NORMS)}")
+        for name in ("return_norm", "popart"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: {getattr(self, name)!r} is not allowed; "
+                                 "allowed are true or false")
+
+
+def _check_float(name: str, value: Any, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = value == value and (lo is None or (value > lo if lo_open else value >= lo)) and (
+            hi is None or value <= hi)
+    if not ok:
+        lo_s = "" if lo is None else (f"> {lo}" if lo_open else f">= {lo}")
+        hi_s = "" if hi is None else f"<= {hi}"
+        allowed = " and ".join(s for s in (lo_s, hi_s) if s)
+        raise ValueError(f"{name}: {value!r} is not allowed; allowed are numbers {allowed}")
+
+
+def _anneal(start: float, final: float | None, fraction: float) -> float:
+    if final is None:
+        return start
+    fraction = min(max(fraction, 0.0), 1.0)
+    return start + (final - start) * fraction
+
+
+class Learner:
+    """Owns the agent being trained, its optimiser and the update counter (= weight version)."""
+
+    def __init__(self, agent: Agent, config: VTraceConfig, total_updates: int,
+                 device: torch.device | str = "cpu") -> None:
+        if total_updates < 1:
+            raise ValueError(f"total_updates: {total_updates} is not allowed; allowed: >= 1")
+        self.device = torch.device(device)
+        self.agent = agent.to(self.device).train()
+        self.config = config
+        self.total_updates = total_updates
+        self.optimizer = torch.optim.Adam(agent.parameters(), lr=config.learning_rate,
+                                          eps=config.adam_eps, weight_decay=config.weight_decay)
+        self.updates = 0
+        self.frames = 0
+        self.return_scale = 1.0
+        self._targets: Tensor | None = None
+
+    @property
+    def version(self) -> int:
+        return self.updates
+
+    def schedule(self) -> tuple[float, float]:
+        """(learning rate, entropy cost) for the next update."""
+        frac = self.updates / self.total_updates
+        c = self.config
+        return (_anneal(c.learning_rate, c.final_learning_rate, frac),
+                _anneal(c.entropy_cost, c.final_entropy_cost, frac))
+
+    def loss(self, traj: Trajectory) -> tuple[Tensor, dict[str, float]]:
+        c = self.config
+        data = traj.tensors(self.device)
+        memory = traj.memory(self.device)
+        hidden, _ = self.agent.embed(data["obs"], memory, data["first"])
+        logits = self.agent.policy(hidden)
+        value_head = self.agent.value
+        norm_values = value_head.normalized(hidden)
+        values = value_head.mu + value_head.sigma * norm_values
+        T = traj.length
+        logp_all = torch.log_softmax(logits[:T].float(), dim=-1)
+        actions = data["actions"]
+        target_logp = logp_all.gather(-1, actions[..., None])[..., 0]
+        behaviour_logp = torch.log_softmax(data["behaviour_logits"].float(), dim=-1).gather(
+            -1, actions[..., None])[..., 0]
+        discounts = data["discounts"] * c.discount
+        ret = vtrace(behaviour_logp, target_logp.detach(), data["rewards"], discounts,
+                     values[:T].detach(), values[T].detach(), c.rho_bar, c.c_bar,
+                     lambda_=c.lambda_)
+        adv = ret.pg_advantages
+        if c.return_norm:
+            lo, hi = torch.quantile(ret.vs.flatten().float(), torch.tensor([0.05, 0.95]))
+            spread = float(hi - lo)
+            d = c.return_norm_decay
+            self.return_scale = d * self.return_scale + (1 - d) * spread
+            adv = adv / max(1.0, self.return_scale)
+        if c.advantage_norm == "batch":
+            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        if c.popart:
+            adv = adv / value_head.sigma
+            norm_targets = (ret.vs - value_head.mu) / value_head.sigma
+            value_loss = 0.5 * (norm_targets - norm_values[:T]).pow(2).mean()
+        else:
+            value_loss = 0.5 * (ret.vs - values[:T]).pow(2).mean()
+        policy_loss = -(target_logp * adv).mean()
+        probs = logp_all.exp()
+        entropy = -(probs * logp_all).sum(-1).mean()
+        _, entropy_cost = self.schedule()
+        total = policy_loss + c.baseline_cost * value_loss - entropy_cost * entropy
+        metrics = {
+            "loss/total": total.item(), "loss/policy": policy_loss.item(),
+            "loss/value": value_loss.item(), "policy/entropy": entropy.item(),
+            "policy/entropy_cost": entropy_cost,
+            "vtrace/rho_mean": float(ret.log_rhos.exp().mean()),
+            "vtrace/vs_mean": ret.vs.mean().item(), "value/mean": values[:T].mean().item(),
+            "advantage/std": float(ret.pg_advantages.std()),
+            "return_scale": self.return_scale,
+            "value/popart_mu": value_head.mu.item(), "value/popart_sigma": value_head.sigma.item(),
+        }
+        self._targets = ret.vs
+        return total, metrics
+
+    def step(self, traj: Trajectory) -> dict[str, float]:
+        """One update on one batch; returns scalar metrics (losses, lag, timing)."""
+        t0 = time.perf_counter()
+        lr, _ = self.schedule()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        total, metrics = self.loss(traj)
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if self.config.max_grad_norm > 0:
+            grad_norm = torch.nn.utils.clip_grad_norm_(self.agent.parameters(),
+                                                       self.config.max_grad_norm)
+        else:
+            grad_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in self.agent.parameters()
+                                       if p.grad is not None))
+        self.optimizer.step()
+        if self.config.popart and self._targets is not None:
+            # Debiased start: the first updates set the moments directly, not 1% of the way.
+            step = max(self.config.popart_step, 1.0 / (self.updates + 1))
+            self.agent.value.update_stats(self._targets, step)
+        metrics["policy_lag"] = float(self.updates - traj.policy_version)
+        self.updates += 1
+        self.frames += traj.frames
+        metrics.update({"grad_norm": float(grad_norm), "learning_rate": lr,
+                        "learner_s": time.perf_counter() - t0})
+        return metrics
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"agent": self.agent.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "updates": self.updates, "frames": self.frames,
+                "return_scale": self.return_scale, "config": dataclasses.asdict(self.config)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.agent.load_state_dict(state["agent"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.updates = int(state["updates"])
+        self.frames = int(state["frames"])
+        self.return_scale = float(state["return_scale"])
+
+
+__all__ = ["ADVANTAGE_NORMS", "Learner", "VTraceConfig"]

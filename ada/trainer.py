@@ -1,0 +1,228 @@
+"""One training run: actors, learner, weights, logging and checkpoints, from a `TrainConfig`.
+
+`Trainer` is what `python -m ada.train` and `python -m ada.bayes_check` both drive. It builds
+the env batches, the agent, the `Learner`, a weight source and the actors; `run()` then loops
+
+    batch = one unroll from every actor  ->  learner.step(batch)  ->  publish weights
+
+logging TensorBoard scalars (returns, losses, entropy, fps, policy lag) and a progress bar with
+fps and ETA, and writing an atomic checkpoint every `checkpoint_every` updates and at the end.
+A run with `resume=auto` continues from the latest checkpoint in its `out_dir`; for envs that
+can save their state (bandits) the continuation is bit-for-bit the uninterrupted run.
+
+The actors here run inline (one process, the same `Actor` class the Ray backend will host).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ada.config import BanditEnvConfig, TrainConfig, WorldEnvConfig
+from ada.learning.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+)
+from ada.learning.learner import Learner
+from ada.runtime.actor import Actor
+from ada.runtime.env_batch import EnvBatch, SerialEnvBatch
+from ada.runtime.trajectory import Trajectory
+from ada.runtime.weights import InlineWeightSource, cpu_state
+from agents.agent import Agent
+
+log = logging.getLogger(__name__)
+KEEP_CHECKPOINTS = 3
+
+
+def make_env_batch(env_cfg: BanditEnvConfig | WorldEnvConfig, num_envs: int,
+                   seed: int) -> EnvBatch:
+    """The env batch of one actor. World envs draw training tasks only (held-out excluded)."""
+    if isinstance(env_cfg, BanditEnvConfig):
+        from worlds.bandit_vec import VectorBandit
+
+        return VectorBandit(env_cfg.family(), num_envs, seed=seed)
+    from worlds.env import WorldEnv
+    from worlds.family import load_family
+    from worlds.generator import TaskGenerator
+    from worlds.split import Split
+
+    split = Split(heldout_fraction=env_cfg.heldout_fraction, salt=env_cfg.split_salt)
+    generator = TaskGenerator(load_family(env_cfg.family), split=split)
+    envs = [WorldEnv(task_source=generator.sample, seed=seed * 1009 + i,
+                     image_size=env_cfg.image_size) for i in range(num_envs)]
+    return SerialEnvBatch(envs)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig,
+                 on_log: Callable[[int, dict[str, float]], None] | None = None) -> None:
+        self.cfg = cfg
+        self.on_log = on_log
+        self.out_dir = Path(cfg.out_dir)
+        rt = cfg.runtime
+        torch.set_num_threads(rt.torch_threads)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        self.envs = [make_env_batch(cfg.env, rt.envs_per_actor, seed=cfg.seed * 7919 + i)
+                     for i in range(rt.num_actors)]
+        spec, action_spec = self.envs[0].observation_spec(), self.envs[0].action_spec()
+        agent = Agent(spec, action_spec, cfg.agent)
+        self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device)
+        self.weights = InlineWeightSource(0, cpu_state(agent))
+        self.actors = [Actor(env, copy.deepcopy(agent).cpu(), self.weights, rt.unroll_length,
+                             seed=cfg.seed * 104729 + i, actor_id=i)
+                       for i, env in enumerate(self.envs)]
+        self.episodes: list[dict[str, Any]] = []
+        self.history: list[dict[str, float]] = []
+        self._writer: Any = None
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out_dir / "checkpoints"
+
+    def save(self) -> Path:
+        path = self.checkpoint_dir / f"ckpt_{self.learner.updates:08d}.pt"
+        save_checkpoint(path, learner=self.learner.state_dict(),
+                        actors=[a.state_dict() for a in self.actors],
+                        config=self.cfg.to_dict(), step=self.learner.updates)
+        old = sorted(self.checkpoint_dir.glob("ckpt_*.pt"))[:-KEEP_CHECKPOINTS]
+        for stale in old:
+            stale.unlink(missing_ok=True)
+        return path
+
+    def restore(self, path: str | Path) -> None:
+        payload = load_checkpoint(path, config=self.cfg.to_dict())
+        if len(payload["actors"]) != len(self.actors):
+            raise ValueError(f"checkpoint {path} has {len(payload['actors'])} actors, the run "
+                             f"has runtime.num_actors={len(self.actors)}")
+        self.learner.load_state_dict(payload["learner"])
+        self.weights.publish(self.learner.version, cpu_state(self.learner.agent))
+        for actor, state in zip(self.actors, payload["actors"], strict=True):
+            actor.load_state_dict(state)
+        set_rng_state(payload["rng"])
+        log.info("resumed from %s at update %d", path, self.learner.updates)
+
+    def maybe_resume(self) -> Path | None:
+        resume = self.cfg.resume
+        if resume in (None, "never"):
+            return None
+        path = latest_checkpoint(self.checkpoint_dir) if resume == "auto" else Path(resume)
+        if path is not None:
+            self.restore(path)
+        return path
+
+    # ---- loop ----------------------------------------------------------------------------------
+    def collect(self) -> Trajectory:
+        return Trajectory.concat([actor.unroll() for actor in self.actors])
+
+    def train_step(self) -> dict[str, float]:
+        t0 = time.perf_counter()
+        batch = self.collect()
+        t1 = time.perf_counter()
+        metrics = self.learner.step(batch)
+        self.weights.publish(self.learner.version, cpu_state(self.learner.agent))
+        metrics["actor_s"] = t1 - t0
+        metrics["step_s"] = time.perf_counter() - t0
+        self.episodes.extend(batch.episodes)
+        return metrics
+
+    def run(self, max_updates: int | None = None) -> dict[str, Any]:
+        """Train until total_frames (or `max_updates` more updates); returns a summary."""
+        self.maybe_resume()
+        target = self.cfg.total_updates if max_updates is None \
+            else min(self.cfg.total_updates, self.learner.updates + max_updates)
+        bar = self._progress_bar()
+        window: dict[str, list[float]] = defaultdict(list)
+        start_frames, t_start = self.learner.frames, time.perf_counter()
+        try:
+            while self.learner.updates < target:
+                metrics = self.train_step()
+                for k, v in metrics.items():
+                    window[k].append(v)
+                if bar is not None:
+                    bar.update(self.learner.frames - bar.n)
+                if self.learner.updates % self.cfg.log_every == 0 or \
+                        self.learner.updates == target:
+                    elapsed = time.perf_counter() - t_start
+                    self._log(window, (self.learner.frames - start_frames) / max(elapsed, 1e-9))
+                    if bar is not None and self.history:
+                        bar.set_postfix(ret=f"{self.history[-1].get('episode/return', 0):.2f}")
+                    window.clear()
+                if self.learner.updates % self.cfg.checkpoint_every == 0:
+                    self.save()
+            self.save()
+        finally:
+            if bar is not None:
+                bar.close()
+            if self._writer is not None:
+                self._writer.flush()
+        return {"updates": self.learner.updates, "frames": self.learner.frames,
+                "history": self.history}
+
+    def _progress_bar(self) -> Any:
+        if not self.cfg.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.cfg.total_updates * self._frames_per_update(),
+                    initial=self.learner.frames, unit="frame", unit_scale=True, smoothing=0.1,
+                    desc=self.cfg.name, dynamic_ncols=True)
+
+    def _frames_per_update(self) -> int:
+        rt = self.cfg.runtime
+        return rt.num_actors * rt.envs_per_actor * rt.unroll_length
+
+    def _log(self, window: dict[str, list[float]], fps: float) -> None:
+        scalars = {k: float(np.mean(v)) for k, v in window.items()}
+        scalars["fps"] = fps
+        scalars["frames"] = float(self.learner.frames)
+        if self.episodes:
+            scalars["episode/return"] = float(np.mean([e["return"] for e in self.episodes]))
+            scalars["episode/length"] = float(np.mean([e["length"] for e in self.episodes]))
+            scalars["episode/count"] = float(len(self.episodes))
+            per_trial: dict[int, list[float]] = defaultdict(list)
+            for e in self.episodes:
+                for i, r in enumerate(e.get("trial_returns", ())):
+                    per_trial[i].append(r)
+            for i, rs in per_trial.items():
+                scalars[f"episode/trial_{i + 1}_return"] = float(np.mean(rs))
+            self.episodes.clear()
+        scalars["update"] = float(self.learner.updates)
+        self.history.append(scalars)
+        writer = self._tensorboard()
+        if writer is not None:
+            for k, v in scalars.items():
+                writer.add_scalar(k, v, self.learner.frames)
+        if self.on_log is not None:
+            self.on_log(self.learner.updates, scalars)
+
+    def _tensorboard(self) -> Any:
+        if self._writer is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is a dependency; tolerate a broken install
+                log.warning("tensorboard is not importable; scalars are not written")
+                self._writer = False
+                return None
+            self._writer = SummaryWriter(str(self.out_dir / "tb"))
+        return self._writer or None
+
+    def close(self) -> None:
+        if self._writer:
+            self._writer.close()
+        for env in self.envs:
+            env.close()
+
+
+__all__ = ["Trainer", "make_env_batch"]

@@ -1,0 +1,59 @@
+"""Training configs: Hydra composition of every experiment, and errors that name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from ada.config import ConfigError, TrainConfig
+
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
+
+
+def compose_train(overrides: list[str]) -> dict:
+    with initialize_config_dir(str(CONFIGS), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=False)
+    container = OmegaConf.to_container(cfg, resolve=False)
+    container["out_dir"] = "outputs/test"
+    return container
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_composes_and_validates(experiment: str) -> None:
+    cfg = TrainConfig.from_dict(compose_train([f"experiment={experiment}"]))
+    assert cfg.name == experiment and cfg.total_updates >= 1
+
+
+def test_default_config_validates() -> None:
+    cfg = TrainConfig.from_dict(compose_train([]))
+    assert cfg.env.kind == "bandit" and cfg.runtime.backend == "inline"
+
+
+@pytest.mark.parametrize("override,match", [
+    ("algo.entropy_cost=-1", r"algo\.entropy_cost: -1.*allowed are numbers >= 0"),
+    ("algo.advantage_norm=layer", r"algo\.advantage_norm: 'layer'.*\['none', 'batch'\]"),
+    ("runtime.backend=mpi", r"runtime\.backend: 'mpi'.*\['inline'\]"),
+    ("runtime.unroll_length=0", r"runtime\.unroll_length: 0.*integers >= 1"),
+    ("agent.width=30", r"agent\.width: 30 must be even and divisible by heads"),
+    ("+agent.depth=3", r"agent: unknown field\(s\) \['depth'\]"),
+    ("env.horizon=0", r"env\.horizon"),
+    ("+algo.lr=0.1", r"algo: unknown field\(s\) \['lr'\]"),
+    ("total_frames=0", r"total_frames: 0.*integers >= 1"),
+    ("resume=/no/such/file.pt", r"resume: '/no/such/file.pt'.*'auto'"),
+])
+def test_bad_values_fail_naming_the_field(override: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        TrainConfig.from_dict(compose_train([override]))
+
+
+def test_env_kind_and_world_family_are_checked() -> None:
+    with pytest.raises(ConfigError, match=r"env\.kind: 'maze'.*\['bandit', 'world'\]"):
+        TrainConfig.from_dict(compose_train(["env.kind=maze"]))
+    with pytest.raises(ConfigError, match=r"env\.family.*known families"):
+        TrainConfig.from_dict(compose_train(["env=world", "env.family=nope"]))
+    world = TrainConfig.from_dict(compose_train(["env=world"]))
+    assert world.env.family == "tiny"
