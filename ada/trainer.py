@@ -225,4 +225,18 @@ class Trainer:
             env.close()
 
 
-__all__ = ["Trainer", "make_env_batch"]
+
+
+
+def load_agent(checkpoint: str | Path) -> tuple[Agent, TrainConfig]:
+    """The trained agent and its config from a checkpoint (for evaluation and videos)."""
+    payload = load_checkpoint(checkpoint)
+    cfg = TrainConfig.from_dict({**payload["config"], "resume": "never", "progress": False})
+    env = make_env_batch(cfg.env, 1, seed=0)
+    try:
+        agent = Agent(env.observation_spec(), env.action_spec(), cfg.agent)
+    finally:
+        env.close()
+    agent.load_state_dict(payload["learner"]["agent"])
+    return agent.eval(), cfg
+__all__ = ["Trainer", "load_agent", "make_env_batch"]

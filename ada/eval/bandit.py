@@ -72,7 +72,7 @@ def rollout_agent(agent: Agent, family: BanditFamily, n_rollouts: int, seed: int
 def reference_table(family: BanditFamily) -> dict[str, float]:
     """Exact values: Bayes-optimal, and the gaps of greedy, Thompson sampling and random."""
     bayes = BayesOptimalBandit(family)
-    refs = {"bayes_value": bayes.value}
+    refs = {"bayes_value": bayes.value()}
     for name, fn in (("greedy", greedy_policy), ("thompson", thompson_policy),
                      ("random", random_policy)):
         refs[f"{name}_gap"] = exact_suboptimality(family, fn(family), bayes)
@@ -83,7 +83,7 @@ def evaluate_bandit_agent(agent: Agent, family: BanditFamily, n_rollouts: int = 
                           seed: int = 0) -> dict[str, Any]:
     """Suboptimality (mean, standard error) of the agent sampling and acting greedily."""
     bayes = BayesOptimalBandit(family)
-    out: dict[str, Any] = {"bayes_value": bayes.value, "rollouts": n_rollouts}
+    out: dict[str, Any] = {"bayes_value": bayes.value(), "rollouts": n_rollouts}
     for mode in ("sampled", "greedy"):
         counts, probs = rollout_agent(agent, family, n_rollouts, seed, greedy=mode == "greedy")
         per = np.array([suboptimality(family, counts[i:i + 1], probs[i:i + 1], bayes)
