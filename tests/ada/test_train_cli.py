@@ -1,0 +1,55 @@
+"""`python -m ada.train`: config errors stop at start-up; a 3D-world run writes its outputs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ada.config import TrainConfig
+from ada.learning.checkpoint import latest_checkpoint, load_checkpoint
+from ada.trainer import Trainer, load_agent
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "ada.train", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_rejects_a_bad_value_before_training(tmp_path: Path) -> None:
+    out = run_cli("algo.advantage_norm=layer", f"out_dir={tmp_path}/run", cwd=tmp_path)
+    assert out.returncode == 2
+    assert "algo.advantage_norm: 'layer' is not allowed; allowed are ['none', 'batch']" \
+        in out.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_cli_trains_a_bandit_and_writes_checkpoint_and_tensorboard(tmp_path: Path) -> None:
+    out = run_cli("agent=tiny", "total_frames=2000", "runtime.envs_per_actor=10",
+                  "log_every=2", f"out_dir={tmp_path}/run", "progress=false", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert '"updates": 10' in out.stdout
+    ckpt = latest_checkpoint(tmp_path / "run" / "checkpoints")
+    assert ckpt is not None and load_checkpoint(ckpt)["learner"]["updates"] == 10
+    events = list((tmp_path / "run" / "tb").iterdir())
+    assert any(p.name.startswith("events.out.tfevents") for p in events)
+
+
+def test_world_training_runs_inline(tmp_path: Path) -> None:
+    cfg = TrainConfig.from_dict({
+        "agent": {"size": "tiny"}, "env": {"kind": "world", "family": "tiny"},
+        "runtime": {"envs_per_actor": 2, "unroll_length": 5}, "total_frames": 20,
+        "out_dir": str(tmp_path), "progress": False, "log_every": 1})
+    trainer = Trainer(cfg)
+    try:
+        summary = trainer.run()
+    finally:
+        trainer.close()
+    assert summary["updates"] == 2 and summary["frames"] == 20
+    assert trainer.history[-1]["policy_lag"] == 0.0
+    agent, loaded = load_agent(latest_checkpoint(tmp_path / "checkpoints"))
+    assert loaded.env.kind == "world" and "rgb" in agent.obs_keys
