@@ -74,7 +74,7 @@ def run_bandit_check(name: str, seed: int, out_root: Path,
     bar = BANDIT_BAR if name != "directed_p06" else 0.5 * refs["exploit_only_gap"]
     result.update(name=name, seed=seed, metric="suboptimality_sampled", value=value, bar=bar,
                   passed=bool(value <= bar), references=refs,
-                  train={"seconds": train_s, "frames": trainer.learner.frames,
+                  train={"wall_seconds": train_s, "frames": trainer.learner.frames,
                          "updates": trainer.learner.updates})
     return result
 
@@ -83,11 +83,13 @@ def run_check(name: str, seed: int, out_root: Path, fast: bool = False) -> dict[
     if name in BANDIT_CHECKS:
         return run_bandit_check(name, seed, out_root,
                                 ["total_frames=200000"] if fast else None)
-    from ada.learning.sequence_trainer import SEQUENCE_CHECKS, run_sequence_check
+    from ada.learning.sequence_trainer import (
+        FAST_SEQUENCE_CHECKS,
+        SEQUENCE_CHECKS,
+        run_sequence_check,
+    )
 
-    cfg = SEQUENCE_CHECKS[name]
-    if fast:
-        cfg = cfg.replace(train_seconds=60.0, eval_sequences=1024)
+    cfg = (FAST_SEQUENCE_CHECKS if fast else SEQUENCE_CHECKS)[name]
     return run_sequence_check(cfg, seed) | {"name": name}
 
 
@@ -97,8 +99,7 @@ def summarise(name: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     bar = results[0]["bar"]
     return {"check": name, "metric": results[0]["metric"], "median": median, "values": values,
             "bar": bar, "passed": median <= bar,
-            "train_seconds": [round(r["train"].get("seconds", r["train"].get("wall_seconds", 0)),
-                                    1) for r in results]}
+            "train_seconds": [round(r["train"]["wall_seconds"], 1) for r in results]}
 
 
 def format_row(s: dict[str, Any], results: list[dict[str, Any]]) -> str:

@@ -155,10 +155,14 @@ class TrainConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def frames_per_update(self) -> int:
+        """One learner batch: an unroll from every actor."""
+        rt = self.runtime
+        return rt.num_actors * rt.envs_per_actor * rt.unroll_length
+
+    @property
     def total_updates(self) -> int:
-        per_update = self.runtime.num_actors * self.runtime.envs_per_actor \
-            * self.runtime.unroll_length
-        return max(1, -(-self.total_frames // per_update))
+        return max(1, -(-self.total_frames // self.frames_per_update))
 
     @staticmethod
     def from_dict(cfg: Mapping[str, Any]) -> TrainConfig:

@@ -175,13 +175,9 @@ class Trainer:
             return None
         from tqdm import tqdm
 
-        return tqdm(total=self.cfg.total_updates * self._frames_per_update(),
+        return tqdm(total=self.cfg.total_updates * self.cfg.frames_per_update,
                     initial=self.learner.frames, unit="frame", unit_scale=True, smoothing=0.1,
                     desc=self.cfg.name, dynamic_ncols=True)
-
-    def _frames_per_update(self) -> int:
-        rt = self.cfg.runtime
-        return rt.num_actors * rt.envs_per_actor * rt.unroll_length
 
     def _log(self, window: dict[str, list[float]], fps: float) -> None:
         scalars = {k: float(np.mean(v)) for k, v in window.items()}

@@ -126,7 +126,6 @@ class Learner:
         self.updates = 0
         self.frames = 0
         self.return_scale = 1.0
-        self._targets: Tensor | None = None
 
     @property
     def version(self) -> int:
@@ -139,7 +138,8 @@ class Learner:
         return (_anneal(c.learning_rate, c.final_learning_rate, frac),
                 _anneal(c.entropy_cost, c.final_entropy_cost, frac))
 
-    def loss(self, traj: Trajectory) -> tuple[Tensor, dict[str, float]]:
+    def loss(self, traj: Trajectory) -> tuple[Tensor, dict[str, float], Tensor]:
+        """(total loss, scalar metrics, V-trace value targets v_s for the PopArt statistics)."""
         c = self.config
         data = traj.tensors(self.device)
         memory = traj.memory(self.device)
@@ -188,8 +188,7 @@ class Learner:
             "return_scale": self.return_scale,
             "value/popart_mu": value_head.mu.item(), "value/popart_sigma": value_head.sigma.item(),
         }
-        self._targets = ret.vs
-        return total, metrics
+        return total, metrics, ret.vs
 
     def step(self, traj: Trajectory) -> dict[str, float]:
         """One update on one batch; returns scalar metrics (losses, lag, timing)."""
@@ -197,7 +196,7 @@ class Learner:
         lr, _ = self.schedule()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        total, metrics = self.loss(traj)
+        total, metrics, targets = self.loss(traj)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         if self.config.max_grad_norm > 0:
@@ -207,10 +206,10 @@ class Learner:
             grad_norm = torch.sqrt(sum(p.grad.pow(2).sum() for p in self.agent.parameters()
                                        if p.grad is not None))
         self.optimizer.step()
-        if self.config.popart and self._targets is not None:
+        if self.config.popart:
             # Debiased start: the first updates set the moments directly, not 1% of the way.
             step = max(self.config.popart_step, 1.0 / (self.updates + 1))
-            self.agent.value.update_stats(self._targets, step)
+            self.agent.value.update_stats(targets, step)
         metrics["policy_lag"] = float(self.updates - traj.policy_version)
         self.updates += 1
         self.frames += traj.frames
