@@ -1,0 +1,86 @@
+"""Task scores for Prioritized Level Replay: how much an agent can still learn on a task.
+
+Both scorers of Jiang et al. (2021) / robust PLR (Jiang et al. 2021b) work on one episode's
+value predictions and rewards:
+
+- positive value loss: mean over steps of max(GAE_t, 0), the part of the value error that says
+  the agent did better than it expected (it can still improve there);
+- MaxMC: mean over steps of (highest return ever reached on the task - V_t): regret against the
+  best the agent has shown on it, which does not decay as the value function catches up.
+
+Public implementations produce -inf or NaN scores when an episode has not finished (MaxMC starts
+its running maximum at -inf) or is empty. Here a cut-off episode bootstraps from the value of
+its last state, the running maximum falls back to the episode's own bootstrapped return, and an
+empty episode has no score (`None`): every score returned is finite.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from curriculum.base import EpisodeStats
+
+SCORERS = ("positive_value_loss", "maxmc")
+
+
+def gae(values: np.ndarray, rewards: np.ndarray, bootstrap: float, gamma: float,
+        lam: float) -> np.ndarray:
+    """Generalised advantage estimates of one episode (float64)."""
+    values = np.asarray(values, np.float64)
+    rewards = np.asarray(rewards, np.float64)
+    n = len(rewards)
+    nxt = np.append(values[1:], bootstrap)
+    deltas = rewards + gamma * nxt - values
+    adv = np.zeros(n)
+    acc = 0.0
+    for t in range(n - 1, -1, -1):  # one pass per finished episode, not per env step
+        acc = deltas[t] + gamma * lam * acc
+        adv[t] = acc
+    return adv
+
+
+def returns_to_go(rewards: np.ndarray, bootstrap: float, gamma: float) -> np.ndarray:
+    """Discounted returns from every step (bootstrapped at the end)."""
+    rewards = np.asarray(rewards, np.float64)
+    out = np.zeros(len(rewards))
+    acc = bootstrap
+    for t in range(len(rewards) - 1, -1, -1):
+        acc = rewards[t] + gamma * acc
+        out[t] = acc
+    return out
+
+
+def episode_return(stats: EpisodeStats, gamma: float) -> float:
+    """The discounted return from the episode's first step (bootstrapped if cut off)."""
+    if stats.rewards is None or stats.length == 0:
+        return float(stats.episode_return)
+    boot = 0.0 if stats.completed else stats.bootstrap_value
+    return float(returns_to_go(stats.rewards, boot, gamma)[0])
+
+
+def score_episode(stats: EpisodeStats, scorer: str, gamma: float, lam: float,
+                  best_return: float | None = None) -> float | None:
+    """The PLR score of one episode, or None if it has no steps. `best_return` is the highest
+    return already seen on this task (MaxMC), None if there is none yet."""
+    if scorer not in SCORERS:
+        raise ValueError(f"scorer: {scorer!r} is not allowed; allowed are {list(SCORERS)}")
+    if stats.length == 0:
+        return None
+    if stats.values is None or stats.rewards is None:
+        raise ValueError(f"scorer {scorer!r} needs the episode's per-step values and rewards; "
+                         "the actor attaches them (EpisodeStats.values/rewards)")
+    boot = 0.0 if stats.completed else float(stats.bootstrap_value)
+    values = np.nan_to_num(np.asarray(stats.values, np.float64))
+    if scorer == "positive_value_loss":
+        score = float(np.maximum(gae(values, stats.rewards, boot, gamma, lam), 0.0).mean())
+    else:
+        own = episode_return(stats, gamma)
+        best = own if best_return is None or not math.isfinite(best_return) \
+            else max(best_return, own)
+        score = float((best - values).mean())
+    return score if math.isfinite(score) else 0.0
+
+
+__all__ = ["SCORERS", "episode_return", "gae", "returns_to_go", "score_episode"]

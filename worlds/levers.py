@@ -1,0 +1,506 @@
+"""Lever rooms: a cheap task family that makes an auto-curriculum's point in seconds.
+
+An auto-curriculum earns its keep by spending training on tasks the agent can learn from and
+not on the rest. In the 3D world that takes hours to show; here it takes a few thousand bandit
+pulls. A lever task is a Bernoulli bandit with `n_levers + 1` actions: action 0 is the no-op
+(do nothing), actions 1..n pull a lever, and action a pays 1 with probability `probs[a]` per
+step, for `horizon` steps (one trial). The family mixes three kinds on purpose:
+
+- *trivial*: every action, the no-op included, pays almost always. Nothing is learnt from them,
+  and a no-op policy already scores well, so a "no-op filter" (`noop_score`) discards them;
+- *impossible*: nothing ever pays (a dead end from the start). The agent's own score is 0 on
+  them whatever it does, so a score filter discards them;
+- *learnable*: the no-op pays nothing, one lever pays often and the others rarely. The agent
+  must find the good lever, its score moves with learning, and prioritised level replay (PLR)
+  should replay these.
+
+`LeverTask` mirrors the interface of `worlds.task.Task` (`task_id`, `split_key`, canonical JSON
+round trip, errors naming the field), so generic curriculum code and `worlds.split.Split` handle
+it like a world task (pass `task.split_key` strings to `Split`). `VectorLevers` follows the
+conventions of `worlds.bandit_vec.VectorBandit` exactly (observation spec of `BanditEnv`,
+auto-reset, `VectorStep`, episode statistics, `state_dict`), but takes its next task from a
+callable, which is where a curriculum plugs in.
+
+Every task also carries a `room` label (0..999, not observed by the agent): without it the
+all-zero impossible task would be a single task per (n_levers, horizon), on one side of a
+held-out split only.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+from dm_env import specs
+
+from worlds.bandit import BanditEnv, BanditFamily, KnownArm
+from worlds.bandit_vec import VectorStep
+from worlds.split import Split
+
+__all__ = [
+    "KINDS",
+    "MAX_LEVERS",
+    "PROB_DIGITS",
+    "ROOMS",
+    "LeverFamily",
+    "LeverTask",
+    "LeverTaskError",
+    "LeverTaskGenerator",
+    "TaskSource",
+    "VectorLevers",
+    "complexity",
+    "noop_score",
+]
+
+KINDS: tuple[str, ...] = ("trivial", "impossible", "learnable")
+MAX_LEVERS = 16
+ROOMS = 1000  # distinct room labels per kind and probabilities
+PROB_DIGITS = 3  # decimals kept by the generator, so tasks are few enough to repeat and hash
+
+TaskSource = Callable[[np.random.Generator], "LeverTask"]
+"""Where `VectorLevers` gets its next task: a generator's `sample`, or a curriculum."""
+
+
+class LeverTaskError(ValueError):
+    """A lever task or family is malformed; the message names the field and the allowed values."""
+
+
+def _fail(path: str, message: str) -> None:
+    raise LeverTaskError(f"{path}: {message}")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_num(x: Any) -> bool:
+    return (isinstance(x, (int, float, np.integer, np.floating))
+            and not isinstance(x, (bool, np.bool_)) and math.isfinite(float(x)))
+
+
+def _check_int(path: str, value: Any, lo: int, hi: int | None = None) -> int:
+    allowed = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+    if not _is_int(value) or value < lo or (hi is not None and value > hi):
+        _fail(path, f"{value!r} is not allowed; allowed: {allowed}")
+    return int(value)
+
+
+def _check_range_pair(path: str, value: Any) -> tuple[float, float]:
+    """A (lo, hi) pair with 0 <= lo <= hi <= 1 (a probability range)."""
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or not all(_is_num(v) for v in value)
+            or not 0.0 <= value[0] <= value[1] <= 1.0):
+        _fail(path, f"{value!r} is not allowed; allowed: a pair (lo, hi) with "
+              "0 <= lo <= hi <= 1")
+    return float(value[0]), float(value[1])
+
+
+def _r(x: float) -> float:
+    """Rounds a probability as the generator stores it (+ 0.0 turns -0.0 into 0.0)."""
+    return round(float(x), PROB_DIGITS) + 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Task
+
+
+@dataclass(frozen=True)
+class LeverTask:
+    """One lever room: the kind it was drawn as, the per-action pay probabilities (index 0 is
+    the no-op) and the episode length.
+
+    The kind is a label a curriculum can report on, but it is kept honest: an impossible task
+    must pay nothing anywhere and a learnable one must not pay for the no-op.
+    """
+
+    kind: str
+    probs: tuple[float, ...]
+    horizon: int
+    room: int = 0  # which room the levers stand in: a label that keeps tasks distinct (the
+    # single all-zero impossible task would otherwise fall on one side of a split only)
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.room) or not 0 <= self.room < ROOMS:
+            _fail("LeverTask.room", f"{self.room!r} is not allowed; allowed: an integer in "
+                  f"[0, {ROOMS})")
+        if not isinstance(self.kind, str) or self.kind not in KINDS:
+            _fail("LeverTask.kind", f"{self.kind!r} is not one of {list(KINDS)}")
+        probs = self.probs
+        if isinstance(probs, (str, bytes)) or not isinstance(probs, (Sequence, np.ndarray)):
+            _fail("LeverTask.probs", f"{probs!r} is not allowed; allowed: a sequence of "
+                  f"2..{MAX_LEVERS + 1} probabilities in [0, 1] (no-op first)")
+        if not 2 <= len(probs) <= MAX_LEVERS + 1:
+            _fail("LeverTask.probs", f"length {len(probs)} is not allowed; allowed: "
+                  f"2..{MAX_LEVERS + 1} (the no-op and 1..{MAX_LEVERS} levers)")
+        for i, p in enumerate(probs):
+            if not _is_num(p) or not 0.0 <= p <= 1.0:
+                _fail(f"LeverTask.probs[{i}]", f"{p!r} is not allowed; allowed: a "
+                      "probability in [0, 1]")
+        object.__setattr__(self, "probs", tuple(float(p) + 0.0 for p in probs))
+        object.__setattr__(self, "horizon", _check_int("LeverTask.horizon", self.horizon, 1))
+        if self.kind == "impossible" and any(p > 0 for p in self.probs):
+            _fail("LeverTask.probs", f"{self.probs!r} is not allowed for kind 'impossible'; "
+                  "allowed: all 0.0")
+        if self.kind == "learnable" and self.probs[0] > 0:
+            _fail("LeverTask.probs[0]", f"{self.probs[0]!r} is not allowed for kind "
+                  "'learnable'; allowed: 0.0 (the no-op pays nothing)")
+
+    @property
+    def n_levers(self) -> int:
+        return len(self.probs) - 1
+
+    @property
+    def n_actions(self) -> int:
+        return len(self.probs)
+
+    @property
+    def max_return(self) -> float:
+        """The most an episode can pay (one per step): scores are normalised by it."""
+        return float(self.horizon)
+
+    @property
+    def description(self) -> str:
+        best = max(self.probs[1:])
+        return (f"{self.kind} levers={self.n_levers} noop={self.probs[0]:.3f} "
+                f"best_lever={best:.3f} horizon={self.horizon}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "probs": list(self.probs), "horizon": self.horizon,
+                "room": self.room}
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, compact): equal tasks give equal strings and ids."""
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def task_id(self) -> str:
+        """First 16 hex digits of the SHA-256 of the canonical JSON."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @property
+    def split_key(self) -> str:
+        """What `Split` hashes. A lever task has no episode settings apart from its horizon,
+        which is part of what makes the task, so the split key is the task id."""
+        return self.task_id
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LeverTask:
+        if not isinstance(d, Mapping):
+            _fail("LeverTask", f"{d!r} is not a JSON object with keys ['horizon', 'kind', "
+                  "'probs']")
+        allowed = sorted(f.name for f in fields(cls))
+        unknown = sorted(set(d) - set(allowed))
+        if unknown:
+            _fail("LeverTask", f"unknown keys {unknown}; allowed keys: {allowed}")
+        for name in ("horizon", "kind", "probs"):
+            if name not in d:
+                _fail(f"LeverTask.{name}", f"missing; required keys: {allowed}")
+        if not isinstance(d["kind"], str):
+            _fail("LeverTask.kind", f"{d['kind']!r} is not a string, one of {list(KINDS)}")
+        if not isinstance(d["probs"], list):
+            _fail("LeverTask.probs", f"{d['probs']!r} is not a list of probabilities")
+        if not _is_int(d["horizon"]):
+            _fail("LeverTask.horizon", f"{d['horizon']!r} is not an integer >= 1")
+        return cls(d["kind"], tuple(d["probs"]), d["horizon"], d.get("room", 0))
+
+    @classmethod
+    def from_json(cls, s: str) -> LeverTask:
+        try:
+            d = json.loads(s)
+        except (json.JSONDecodeError, TypeError) as e:
+            raise LeverTaskError(f"LeverTask: not valid JSON ({e})") from e
+        return cls.from_dict(d)
+
+
+def noop_score(task: LeverTask) -> float:
+    """Exact expected per-step score of the policy that never acts (always action 0).
+
+    This is the cheap filter for trivial tasks: if doing nothing already scores well, there is
+    nothing to learn. Multiply by `horizon` for the expected episode return.
+    """
+    return task.probs[0]
+
+
+def complexity(task: LeverTask) -> dict[str, float]:
+    """Descriptors a curriculum can log or regress its choices on."""
+    return {
+        "levers": float(task.n_levers),
+        "good_p": float(max(task.probs[1:])),
+        **{f"kind_{k}": float(task.kind == k) for k in KINDS},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Family and generator
+
+
+@dataclass(frozen=True)
+class LeverFamily:
+    """The distribution lever tasks are drawn from: the mix of kinds (`weights` for trivial,
+    impossible, learnable) and the probability ranges each kind draws from."""
+
+    n_levers: int = 4
+    horizon: int = 20
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    good_p: tuple[float, float] = (0.7, 1.0)
+    bad_p: tuple[float, float] = (0.0, 0.1)
+    trivial_p: tuple[float, float] = (0.9, 1.0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n_levers",
+                           _check_int("LeverFamily.n_levers", self.n_levers, 1, MAX_LEVERS))
+        object.__setattr__(self, "horizon", _check_int("LeverFamily.horizon", self.horizon, 1))
+        w = self.weights
+        if (not isinstance(w, (tuple, list)) or len(w) != 3 or not all(_is_num(x) for x in w)
+                or min(w) < 0 or sum(w) <= 0):
+            _fail("LeverFamily.weights", f"{w!r} is not allowed; allowed: 3 finite "
+                  f"non-negative numbers for {list(KINDS)} with a positive sum")
+        object.__setattr__(self, "weights", tuple(float(x) for x in w))
+        for name in ("good_p", "bad_p", "trivial_p"):
+            object.__setattr__(self, name,
+                               _check_range_pair(f"LeverFamily.{name}", getattr(self, name)))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LeverFamily:
+        """From a config mapping (lists become tuples); unknown keys are errors, not ignored."""
+        allowed = sorted(f.name for f in fields(cls))
+        unknown = sorted(set(d) - set(allowed))
+        if unknown:
+            _fail("LeverFamily", f"unknown keys {unknown}; allowed keys: {allowed}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+    @property
+    def kind_probs(self) -> dict[str, float]:
+        """Probability of each kind per draw (the normalised weights)."""
+        total = sum(self.weights)
+        return {k: w / total for k, w in zip(KINDS, self.weights, strict=True)}
+
+
+def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float], size: int) -> list[float]:
+    lo, hi = lo_hi
+    return [min(max(_r(x), lo), hi) for x in rng.uniform(lo, hi, size)]
+
+
+class LeverTaskGenerator:
+    """Draws lever tasks of one family; with a split, only from its side (train: never a
+    held-out task; test: only those), like `worlds.generator.TaskGenerator`."""
+
+    def __init__(self, family: LeverFamily, split: Split | None = None) -> None:
+        if split is not None:
+            side = split.heldout_fraction if split.role == "test" else 1 - split.heldout_fraction
+            if side <= 0:
+                raise ValueError(f"split: role {split.role!r} with heldout_fraction "
+                                 f"{split.heldout_fraction} leaves no lever task on that side; "
+                                 "allowed: 0 < heldout_fraction < 1 for this role")
+        self.family = family
+        self.split = split
+        self.stats: Counter[str] = Counter()  # draws, heldout / not_heldout, duplicates, ...
+
+    def sample_any(self, rng: np.random.Generator) -> LeverTask:
+        """One task of the family, on either side of the split."""
+        fam = self.family
+        self.stats["draws"] += 1
+        w = np.asarray(fam.weights)
+        kind = KINDS[int(rng.choice(len(KINDS), p=w / w.sum()))]
+        n = fam.n_levers
+        if kind == "trivial":
+            probs = _uniform(rng, fam.trivial_p, n + 1)
+        elif kind == "impossible":
+            probs = [0.0] * (n + 1)
+        else:
+            good = int(rng.integers(1, n + 1))
+            probs = [0.0, *_uniform(rng, fam.bad_p, n)]
+            probs[good] = _uniform(rng, fam.good_p, 1)[0]
+        return LeverTask(kind, tuple(probs), fam.horizon, int(rng.integers(ROOMS)))
+
+    def sample(self, rng: np.random.Generator) -> LeverTask:
+        """One task on this generator's side of the split (the `TaskSource` to train on)."""
+        if self.split is None:
+            return self.sample_any(rng)
+        frac = self.split.heldout_fraction
+        side = frac if self.split.role == "test" else 1.0 - frac
+        limit = 1000 if side >= 0.5 else int(math.ceil(200 / max(side, 1e-6)))
+        for _ in range(limit):
+            task = self.sample_any(rng)
+            if self.split.accepts(task.split_key):
+                return task
+            self.stats["heldout" if self.split.role == "train" else "not_heldout"] += 1
+        raise RuntimeError(f"lever family {self.family}: no task on the {self.split.role!r} "
+                           f"side of split {self.split.split_id} in {limit} draws")
+
+    def generate(self, seed: int, n: int, kind: str | None = None) -> list[LeverTask]:
+        """n distinct tasks (by task_id), deterministic in `seed`, optionally of one kind; a
+        longer list extends a shorter one drawn with the same seed."""
+        if kind is not None and kind not in KINDS:
+            raise LeverTaskError(f"kind: {kind!r} is not one of {list(KINDS)} (or None)")
+        share = 1.0 if kind is None else self.family.kind_probs[kind]
+        if share <= 0:
+            raise LeverTaskError(f"kind: {kind!r} has weight 0 in the family "
+                                 f"(weights {self.family.weights} for {list(KINDS)})")
+        rng = np.random.default_rng(seed)
+        out: list[LeverTask] = []
+        seen: set[str] = set()
+        for _ in range(int(math.ceil((10 * n + 100) / share))):
+            if len(out) == n:
+                return out
+            task = self.sample(rng)
+            if kind is not None and task.kind != kind:
+                self.stats["other_kind"] += 1
+                continue
+            if task.task_id in seen:
+                self.stats["duplicates"] += 1
+                continue
+            seen.add(task.task_id)
+            out.append(task)
+        if len(out) == n:
+            return out
+        raise RuntimeError(f"lever family {self.family}: only {len(out)} distinct tasks"
+                           f"{'' if kind is None else f' of kind {kind!r}'} of {n} requested "
+                           "(the family, or its side of the split, is too small)")
+
+
+# --------------------------------------------------------------------------------------------
+# Vectorised environment
+
+
+class VectorLevers:
+    """`num_envs` lever episodes stepped as arrays, each env drawing its next task from
+    `task_source` when it starts an episode.
+
+    Same observation spec, dynamics and auto-reset convention as `VectorBandit` (when an episode
+    ends the returned observation is the first of the next episode and `first` marks it), but
+    the task is not drawn from a fixed prior: `task_source(self.rng)` is called exactly once
+    per episode start, so a curriculum decides what every episode plays. The source must return
+    tasks with this batch's `n_levers` and `horizon` (the observation shape depends on them).
+
+    `state_dict` holds everything of the batch (tasks, clocks, RNG), so a reloaded batch
+    continues bit for bit given the same source; the source's own state (a curriculum's
+    buffers) is its owner's to checkpoint.
+    """
+
+    def __init__(self, task_source: TaskSource, num_envs: int, n_levers: int, horizon: int,
+                 seed: int | None = None) -> None:
+        if not _is_int(num_envs) or num_envs < 1:
+            raise ValueError(f"num_envs: {num_envs} is not allowed; allowed are integers >= 1")
+        self.n_levers = _check_int("VectorLevers.n_levers", n_levers, 1, MAX_LEVERS)
+        self.horizon = _check_int("VectorLevers.horizon", horizon, 1)
+        self.task_source = task_source
+        self.num_envs = int(num_envs)
+        self.rng = np.random.default_rng(seed)
+        n = self.n_levers + 1
+        # Only for the specs: BanditEnv with n known arms has exactly the spec we must match.
+        self._spec_env = BanditEnv(BanditFamily(tuple(KnownArm(0.0) for _ in range(n)),
+                                                self.horizon), seed=0)
+        self.current_tasks: list[LeverTask | None] = [None] * self.num_envs
+        self.probs = np.zeros((self.num_envs, n))
+        self.t = np.zeros(self.num_envs, dtype=np.int64)
+        self._prev_action = np.full(self.num_envs, -1, dtype=np.int64)
+        self._prev_reward = np.zeros(self.num_envs, np.float32)
+        self._returns = np.zeros(self.num_envs)
+        self._started = False
+
+    def observation_spec(self) -> dict[str, specs.BoundedArray]:
+        return self._spec_env.observation_spec()
+
+    def action_spec(self) -> specs.DiscreteArray:
+        return self._spec_env.action_spec()
+
+    def _check_task(self, task: LeverTask) -> None:
+        if not isinstance(task, LeverTask):
+            raise ValueError(f"task_source returned {task!r}, not a LeverTask")
+        if task.n_levers != self.n_levers or task.horizon != self.horizon:
+            raise ValueError(f"task {task.task_id} has n_levers={task.n_levers}, "
+                             f"horizon={task.horizon}; this batch needs n_levers="
+                             f"{self.n_levers}, horizon={self.horizon}")
+
+    def _load(self, i: int, task: LeverTask) -> None:
+        self._check_task(task)
+        self.current_tasks[i] = task
+        self.probs[i] = task.probs
+        self.t[i] = 0
+        self._prev_action[i] = -1
+        self._prev_reward[i] = 0.0
+        self._returns[i] = 0.0
+
+    def _new_episodes(self, idx: np.ndarray) -> None:
+        for i in idx:
+            self._load(int(i), self.task_source(self.rng))
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        n, h = self.n_levers + 1, self.horizon
+        one_hot = np.zeros((self.num_envs, n), np.float32)
+        has_prev = self._prev_action >= 0
+        one_hot[np.flatnonzero(has_prev), self._prev_action[has_prev]] = 1.0
+        trial = np.zeros((self.num_envs, 3), np.float32)
+        trial[:, 1] = 1.0
+        trial[:, 2] = (h - self.t) / h
+        return {"prev_action": one_hot, "prev_reward": self._prev_reward[:, None].copy(),
+                "trial": trial}
+
+    def reset(self) -> dict[str, np.ndarray]:
+        """Starts a new episode in every env (one `task_source` call each, in env order)."""
+        self._new_episodes(np.arange(self.num_envs))
+        self._started = True
+        return self._observation()
+
+    def step(self, actions: np.ndarray) -> VectorStep:
+        if not self._started:
+            raise RuntimeError("VectorLevers.step before reset(): no tasks are loaded yet")
+        actions = np.asarray(actions, dtype=np.int64)
+        n = self.n_levers + 1
+        if actions.shape != (self.num_envs,) or actions.min() < 0 or actions.max() >= n:
+            raise ValueError(f"actions must be ({self.num_envs},) action indices in [0, {n})")
+        p = self.probs[np.arange(self.num_envs), actions]
+        reward = (self.rng.random(self.num_envs) < p).astype(np.float32)
+        self.t += 1
+        self._returns += reward
+        self._prev_action[:] = actions
+        self._prev_reward[:] = reward
+        done = self.t >= self.horizon
+        idx = np.flatnonzero(done)
+        episodes = []
+        for i in idx:
+            task = self.current_tasks[i]
+            assert task is not None
+            ret = float(self._returns[i])
+            episodes.append({"return": ret, "length": int(self.t[i]), "env": int(i),
+                             "task_id": task.task_id, "trial_returns": [ret],
+                             "kind": task.kind, "max_return": task.max_return})
+        self._new_episodes(idx)
+        discount = np.where(done, 0.0, 1.0).astype(np.float32)
+        return VectorStep(self._observation(), reward, discount, done.copy(), episodes)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"tasks": [None if t is None else t.to_json() for t in self.current_tasks],
+                "t": self.t.copy(), "prev_action": self._prev_action.copy(),
+                "prev_reward": self._prev_reward.copy(), "returns": self._returns.copy(),
+                "started": self._started,
+                "rng": copy.deepcopy(self.rng.bit_generator.state)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        tasks = state["tasks"]
+        if len(tasks) != self.num_envs:
+            raise ValueError(f"state has {len(tasks)} envs; this batch has {self.num_envs}")
+        loaded = [None if s is None else LeverTask.from_json(s) for s in tasks]
+        for i, task in enumerate(loaded):
+            if task is None:
+                self.current_tasks[i] = None
+                self.probs[i] = 0.0
+            else:
+                self._load(i, task)
+        self.t[:] = state["t"]
+        self._prev_action[:] = state["prev_action"]
+        self._prev_reward[:] = state["prev_reward"]
+        self._returns[:] = state["returns"]
+        self._started = bool(state["started"])
+        self.rng.bit_generator.state = copy.deepcopy(state["rng"])
+
+    def close(self) -> None:
+        pass
