@@ -17,8 +17,9 @@ from typing import Any
 
 from ada.learning.learner import VTraceConfig
 from agents.agent import AGENT_SIZES, AgentConfig, agent_config
+from curriculum.config import CurriculumConfig
 
-ENV_KINDS = ("bandit", "world")
+ENV_KINDS = ("bandit", "world", "levers")
 BACKENDS = ("inline",)
 ALGOS = ("vtrace",)
 DEVICES = ("cpu", "cuda")
@@ -115,6 +116,49 @@ class WorldEnvConfig:
 
 
 @dataclass(frozen=True)
+class LeversEnvConfig:
+    """env.kind=levers: the lever family of `worlds.levers` (trivial, impossible and learnable
+    tasks mixed by `weights`), built to show what a curriculum buys; held-out split as for
+    the world."""
+
+    kind: str = "levers"
+    n_levers: int = 4
+    horizon: int = 20
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    good_p: tuple[float, float] = (0.7, 1.0)
+    bad_p: tuple[float, float] = (0.0, 0.1)
+    trivial_p: tuple[float, float] = (0.9, 1.0)
+    heldout_fraction: float = 0.2
+    split_salt: str = "ada-levers-v1"
+
+    def __post_init__(self) -> None:
+        for name in ("weights", "good_p", "bad_p", "trivial_p"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+        if not 0.0 < float(self.heldout_fraction) < 1.0:
+            raise ValueError(f"heldout_fraction: {self.heldout_fraction!r} is not allowed; "
+                             "allowed are numbers in (0, 1)")
+        try:
+            self.family()
+        except ValueError as err:
+            msg = str(err).removeprefix("LeverFamily.")
+            raise ValueError(msg) from None
+
+    def family(self) -> Any:
+        from worlds.levers import LeverFamily
+
+        return LeverFamily(self.n_levers, self.horizon, self.weights, self.good_p, self.bad_p,
+                           self.trivial_p)
+
+    def split(self) -> Any:
+        from worlds.split import Split
+
+        return Split(name="levers", heldout_fraction=float(self.heldout_fraction),
+                     salt=self.split_salt)
+
+
+@dataclass(frozen=True)
 class RuntimeConfig:
     """How acting is laid out. num_actors actors each step envs_per_actor envs for
     unroll_length steps; one learner batch is one unroll of every actor."""
@@ -141,8 +185,9 @@ class TrainConfig:
 
     agent: AgentConfig
     algo: VTraceConfig
-    env: BanditEnvConfig | WorldEnvConfig
+    env: BanditEnvConfig | WorldEnvConfig | LeversEnvConfig
     runtime: RuntimeConfig
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     name: str = "run"
     seed: int = 0
     total_frames: int = 1_000_000
@@ -167,8 +212,9 @@ class TrainConfig:
     @staticmethod
     def from_dict(cfg: Mapping[str, Any]) -> TrainConfig:
         cfg = dict(cfg)
-        top = {"agent", "algo", "env", "runtime", "name", "seed", "total_frames", "log_every",
-               "checkpoint_every", "eval_episodes", "out_dir", "resume", "progress", "extra"}
+        top = {"agent", "algo", "env", "runtime", "curriculum", "name", "seed", "total_frames",
+               "log_every", "checkpoint_every", "eval_episodes", "out_dir", "resume", "progress",
+               "extra"}
         unknown = sorted(set(cfg) - top)
         if unknown:
             raise ConfigError(f"unknown top-level field(s) {unknown}; allowed are {sorted(top)}")
@@ -193,10 +239,21 @@ class TrainConfig:
         env = dict(cfg.get("env") or {})
         kind = env.get("kind", "bandit")
         _check_choice("env.kind", kind, ENV_KINDS)
-        env_cfg = build(BanditEnvConfig if kind == "bandit" else WorldEnvConfig, env, "env")
+        env_cls = {"bandit": BanditEnvConfig, "world": WorldEnvConfig,
+                   "levers": LeversEnvConfig}[kind]
+        env_cfg = build(env_cls, env, "env")
         runtime_cfg = build(RuntimeConfig, cfg.get("runtime"), "runtime")
+        try:
+            curriculum_cfg = CurriculumConfig.from_dict(dict(cfg.get("curriculum") or {}))
+        except ValueError as err:
+            raise ConfigError(f"curriculum.{err}") from None
+        if kind == "bandit" and curriculum_cfg.kind != "uniform":
+            raise ConfigError(f"curriculum.kind: {curriculum_cfg.kind!r} is not allowed with "
+                              "env.kind=bandit (its episodes draw from a prior, there are no "
+                              "tasks to choose); allowed: 'uniform'")
 
-        rest = {k: cfg[k] for k in top - {"agent", "algo", "env", "runtime"} if k in cfg}
+        rest = {k: cfg[k] for k in top - {"agent", "algo", "env", "runtime", "curriculum"}
+                if k in cfg}
         for name in ("seed", "eval_episodes"):
             if name in rest:
                 _check_int(name, rest[name], 0)
@@ -210,11 +267,11 @@ class TrainConfig:
         if "extra" in rest:
             rest["extra"] = dict(rest["extra"] or {})
         return TrainConfig(agent=agent_cfg, algo=algo_cfg, env=env_cfg, runtime=runtime_cfg,
-                           **rest)
+                           curriculum=curriculum_cfg, **rest)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-__all__ = ["BanditEnvConfig", "ConfigError", "RuntimeConfig", "TrainConfig", "WorldEnvConfig",
-           "build"]
+__all__ = ["BanditEnvConfig", "ConfigError", "LeversEnvConfig", "RuntimeConfig", "TrainConfig",
+           "WorldEnvConfig", "build"]

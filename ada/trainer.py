@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ada.config import BanditEnvConfig, TrainConfig, WorldEnvConfig
+from ada.config import BanditEnvConfig, LeversEnvConfig, TrainConfig, WorldEnvConfig
 from ada.learning.checkpoint import (
     latest_checkpoint,
     load_checkpoint,
@@ -39,26 +39,52 @@ from ada.runtime.env_batch import EnvBatch, SerialEnvBatch
 from ada.runtime.trajectory import Trajectory
 from ada.runtime.weights import InlineWeightSource, cpu_state
 from agents.agent import Agent
+from curriculum import Curriculum, EpisodeStats, make_curriculum
 
 log = logging.getLogger(__name__)
 KEEP_CHECKPOINTS = 3
 
 
-def make_env_batch(env_cfg: BanditEnvConfig | WorldEnvConfig, num_envs: int,
-                   seed: int) -> EnvBatch:
-    """The env batch of one actor. World envs draw training tasks only (held-out excluded)."""
+EnvConfig = BanditEnvConfig | WorldEnvConfig | LeversEnvConfig
+TaskSource = Callable[[np.random.Generator], Any]
+
+
+def make_task_space(env_cfg: EnvConfig) -> Any:
+    """The curriculum's view of the env's task family (None for prior-sampled bandits)."""
+    if isinstance(env_cfg, LeversEnvConfig):
+        from curriculum.spaces import LeverTaskSpace
+        from worlds.levers import LeverTaskGenerator
+
+        return LeverTaskSpace(LeverTaskGenerator(env_cfg.family(), env_cfg.split()))
+    if isinstance(env_cfg, WorldEnvConfig):
+        from curriculum.spaces import WorldTaskSpace
+        from worlds.family import load_family
+        from worlds.generator import TaskGenerator
+        from worlds.split import Split
+
+        split = Split(heldout_fraction=env_cfg.heldout_fraction, salt=env_cfg.split_salt)
+        return WorldTaskSpace(TaskGenerator(load_family(env_cfg.family), split=split))
+    return None
+
+
+def make_env_batch(env_cfg: EnvConfig, num_envs: int, seed: int,
+                   task_source: TaskSource | None = None) -> EnvBatch:
+    """The env batch of one actor. Task-based envs take every episode's task from
+    `task_source` (a curriculum's `sample`); by default, fresh training-side tasks."""
     if isinstance(env_cfg, BanditEnvConfig):
         from worlds.bandit_vec import VectorBandit
 
         return VectorBandit(env_cfg.family(), num_envs, seed=seed)
-    from worlds.env import WorldEnv
-    from worlds.family import load_family
-    from worlds.generator import TaskGenerator
-    from worlds.split import Split
+    if task_source is None:
+        task_source = make_task_space(env_cfg).sample
+    if isinstance(env_cfg, LeversEnvConfig):
+        from worlds.levers import VectorLevers
 
-    split = Split(heldout_fraction=env_cfg.heldout_fraction, salt=env_cfg.split_salt)
-    generator = TaskGenerator(load_family(env_cfg.family), split=split)
-    envs = [WorldEnv(task_source=generator.sample, seed=seed * 1009 + i,
+        return VectorLevers(task_source, num_envs, env_cfg.n_levers, env_cfg.horizon,
+                            seed=seed)
+    from worlds.env import WorldEnv
+
+    envs = [WorldEnv(task_source=task_source, seed=seed * 1009 + i,
                      image_size=env_cfg.image_size) for i in range(num_envs)]
     return SerialEnvBatch(envs)
 
@@ -73,14 +99,23 @@ class Trainer:
         torch.set_num_threads(rt.torch_threads)
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
-        self.envs = [make_env_batch(cfg.env, rt.envs_per_actor, seed=cfg.seed * 7919 + i)
-                     for i in range(rt.num_actors)]
+        self.space = make_task_space(cfg.env)
+        self.curriculum: Curriculum | None = None
+        if self.space is not None:
+            self.curriculum = make_curriculum(cfg.curriculum, self.space)
+        source = self.curriculum.sample if self.curriculum is not None else None
+        self.envs = [make_env_batch(cfg.env, rt.envs_per_actor, seed=cfg.seed * 7919 + i,
+                                    task_source=source) for i in range(rt.num_actors)]
         spec, action_spec = self.envs[0].observation_spec(), self.envs[0].action_spec()
         agent = Agent(spec, action_spec, cfg.agent)
         self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device)
         self.weights = InlineWeightSource(0, cpu_state(agent))
+        grad_allowed = None
+        if self.curriculum is not None and getattr(self.curriculum, "cfg", None) is not None \
+                and self.curriculum.cfg.no_grad_new:
+            grad_allowed = self.curriculum.grad_allowed
         self.actors = [Actor(env, copy.deepcopy(agent).cpu(), self.weights, rt.unroll_length,
-                             seed=cfg.seed * 104729 + i, actor_id=i)
+                             seed=cfg.seed * 104729 + i, actor_id=i, grad_allowed=grad_allowed)
                        for i, env in enumerate(self.envs)]
         self.episodes: list[dict[str, Any]] = []
         self.history: list[dict[str, float]] = []
@@ -93,9 +128,10 @@ class Trainer:
 
     def save(self) -> Path:
         path = self.checkpoint_dir / f"ckpt_{self.learner.updates:08d}.pt"
+        extra = {} if self.curriculum is None else {"curriculum": self.curriculum.state_dict()}
         save_checkpoint(path, learner=self.learner.state_dict(),
                         actors=[a.state_dict() for a in self.actors],
-                        config=self.cfg.to_dict(), step=self.learner.updates)
+                        config=self.cfg.to_dict(), step=self.learner.updates, extra=extra)
         old = sorted(self.checkpoint_dir.glob("ckpt_*.pt"))[:-KEEP_CHECKPOINTS]
         for stale in old:
             stale.unlink(missing_ok=True)
@@ -107,6 +143,12 @@ class Trainer:
             raise ValueError(f"checkpoint {path} has {len(payload['actors'])} actors, the run "
                              f"has runtime.num_actors={len(self.actors)}")
         self.learner.load_state_dict(payload["learner"])
+        if self.curriculum is not None:
+            state = payload.get("extra", {}).get("curriculum")
+            if state is None:
+                raise ValueError(f"checkpoint {path} has no curriculum state, but this run uses "
+                                 f"curriculum.kind={self.cfg.curriculum.kind!r}")
+            self.curriculum.load_state_dict(state)
         self.weights.publish(self.learner.version, cpu_state(self.learner.agent))
         for actor, state in zip(self.actors, payload["actors"], strict=True):
             actor.load_state_dict(state)
@@ -134,6 +176,13 @@ class Trainer:
         self.weights.publish(self.learner.version, cpu_state(self.learner.agent))
         metrics["actor_s"] = t1 - t0
         metrics["step_s"] = time.perf_counter() - t0
+        if batch.learn_mask is not None:
+            metrics["learn/masked_fraction"] = float(1.0 - batch.learn_mask.mean())
+        for ep in batch.episodes:
+            if self.curriculum is not None and "task_id" in ep:
+                self.curriculum.update(ep["task_id"], EpisodeStats.from_episode(ep))
+            ep.pop("values", None)
+            ep.pop("rewards", None)
         self.episodes.extend(batch.episodes)
         return metrics
 
@@ -194,6 +243,8 @@ class Trainer:
             for i, rs in per_trial.items():
                 scalars[f"episode/trial_{i + 1}_return"] = float(np.mean(rs))
             self.episodes.clear()
+        if self.curriculum is not None:
+            scalars.update(self.curriculum.metrics())
         scalars["update"] = float(self.learner.updates)
         self.history.append(scalars)
         writer = self._tensorboard()
@@ -219,6 +270,8 @@ class Trainer:
             self._writer.close()
         for env in self.envs:
             env.close()
+        if self.space is not None:
+            self.space.close()
 
 
 

@@ -444,6 +444,10 @@ class VectorLevers:
         return {"prev_action": one_hot, "prev_reward": self._prev_reward[:, None].copy(),
                 "trial": trial}
 
+    def current_task_ids(self) -> list[str]:
+        """The task each env is playing now (a curriculum's gradient mask needs them)."""
+        return ["" if t is None else t.task_id for t in self.current_tasks]
+
     def reset(self) -> dict[str, np.ndarray]:
         """Starts a new episode in every env (one `task_source` call each, in env order)."""
         self._new_episodes(np.arange(self.num_envs))

@@ -159,6 +159,12 @@ class Learner:
                      values[:T].detach(), values[T].detach(), c.rho_bar, c.c_bar,
                      lambda_=c.lambda_)
         adv = ret.pg_advantages
+        mask = data["learn_mask"]
+
+        def mean(x: Tensor) -> Tensor:
+            """Mean over the steps the learner may learn from (all, without a mask)."""
+            return x.mean() if mask is None else (x * mask).sum() / mask.sum().clamp(min=1.0)
+
         if c.return_norm:
             lo, hi = torch.quantile(ret.vs.flatten().float(), torch.tensor([0.05, 0.95]))
             spread = float(hi - lo)
@@ -166,16 +172,18 @@ class Learner:
             self.return_scale = d * self.return_scale + (1 - d) * spread
             adv = adv / max(1.0, self.return_scale)
         if c.advantage_norm == "batch":
-            adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            centred = adv - mean(adv)
+            adv = centred / (mean(centred.pow(2)).sqrt() + 1e-8) if mask is not None \
+                else centred / (adv.std() + 1e-8)
         if c.popart:
             adv = adv / value_head.sigma
             norm_targets = (ret.vs - value_head.mu) / value_head.sigma
-            value_loss = 0.5 * (norm_targets - norm_values[:T]).pow(2).mean()
+            value_loss = 0.5 * mean((norm_targets - norm_values[:T]).pow(2))
         else:
-            value_loss = 0.5 * (ret.vs - values[:T]).pow(2).mean()
-        policy_loss = -(target_logp * adv).mean()
+            value_loss = 0.5 * mean((ret.vs - values[:T]).pow(2))
+        policy_loss = -mean(target_logp * adv)
         probs = logp_all.exp()
-        entropy = -(probs * logp_all).sum(-1).mean()
+        entropy = mean(-(probs * logp_all).sum(-1))
         _, entropy_cost = self.schedule()
         total = policy_loss + c.baseline_cost * value_loss - entropy_cost * entropy
         metrics = {

@@ -6,6 +6,11 @@ RNG for action sampling. Each `unroll()` first refreshes the weights if the sour
 ones, then acts T steps and returns a `Trajectory` holding the memory cache from before its
 first step: the learner replays the unroll from exactly that context (R2D2 stored state).
 
+For curricula, the actor also keeps each env's per-step value predictions and rewards and
+attaches them to the episode's statistics when it ends (PLR scores tasks by them), and, given a
+`grad_allowed(task_id)` callback, writes a learn mask that is 0 on a curriculum's
+evaluation-only episodes (decided once per episode, at its first step).
+
 Actions are sampled by Gumbel-max from a numpy Generator, so an actor's whole state (env state
 included, where the env supports it) round-trips through `state_dict` and a resumed run repeats
 the same actions.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,7 +35,8 @@ from agents.gtrxl import Memory
 
 class Actor:
     def __init__(self, env: EnvBatch, agent: Agent, weights: WeightSource, unroll_length: int,
-                 seed: int, actor_id: int = 0) -> None:
+                 seed: int, actor_id: int = 0,
+                 grad_allowed: Callable[[str], bool] | None = None) -> None:
         if unroll_length < 1:
             raise ValueError(f"unroll_length: {unroll_length} is not allowed; allowed: >= 1")
         self.env = env
@@ -44,6 +51,12 @@ class Actor:
         self.memory: Memory = agent.initial_memory(env.num_envs, device="cpu")
         self.frames = 0
         self.timing = {"env_s": 0.0, "inference_s": 0.0}
+        self.grad_allowed = grad_allowed
+        self._learn = np.ones(env.num_envs, np.float32)
+        # per-env episode so far: values and rewards, (B, capacity), grown by doubling
+        self._ep_values = np.zeros((env.num_envs, 64), np.float32)
+        self._ep_rewards = np.zeros((env.num_envs, 64), np.float32)
+        self._ep_len = np.zeros(env.num_envs, np.int64)
 
     def sync_weights(self) -> None:
         """Load the newest published weights if they are newer than ours."""
@@ -53,12 +66,34 @@ class Actor:
             self.version = version
 
     @torch.inference_mode()
-    def act(self, obs: dict[str, np.ndarray], first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One batched policy step: (actions (B,), logits (B, A)); advances the memory."""
-        logits, _, self.memory = self.agent.step(obs, self.memory, torch.as_tensor(first))
+    def act(self, obs: dict[str, np.ndarray],
+            first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One batched policy step: (actions (B,), logits (B, A), values (B,)); advances the
+        memory."""
+        logits, values, self.memory = self.agent.step(obs, self.memory, torch.as_tensor(first))
         logits_np = logits.float().numpy()
         gumbel = -np.log(-np.log(self.rng.random(logits_np.shape) + 1e-20) + 1e-20)
-        return np.argmax(logits_np + gumbel, axis=-1), logits_np
+        return np.argmax(logits_np + gumbel, axis=-1), logits_np, values.float().numpy()
+
+    def _episode_starts(self, first: np.ndarray) -> None:
+        """Per-episode bookkeeping at the first step of new episodes."""
+        self._ep_len[first] = 0
+        if self.grad_allowed is None or not first.any():
+            return
+        ids = self.env.current_task_ids()  # type: ignore[attr-defined]
+        for i in np.flatnonzero(first):
+            self._learn[i] = float(self.grad_allowed(ids[i]))
+
+    def _record(self, values: np.ndarray, rewards: np.ndarray) -> None:
+        """Appends one step's values and rewards to every env's running episode."""
+        if self._ep_len.max() >= self._ep_values.shape[1]:
+            grow = np.zeros_like(self._ep_values)
+            self._ep_values = np.concatenate([self._ep_values, grow], axis=1)
+            self._ep_rewards = np.concatenate([self._ep_rewards, grow], axis=1)
+        rows = np.arange(len(values))
+        self._ep_values[rows, self._ep_len] = values
+        self._ep_rewards[rows, self._ep_len] = rewards
+        self._ep_len += 1
 
     def unroll(self) -> Trajectory:
         self.sync_weights()
@@ -72,36 +107,49 @@ class Actor:
         actions = np.zeros((T, B), np.int64)
         rewards = np.zeros((T, B), np.float32)
         discounts = np.zeros((T, B), np.float32)
+        learn = np.ones((T, B), np.float32)
         logits_all: list[np.ndarray] = []
         episodes: list[dict[str, Any]] = []
         for t in range(T):
+            self._episode_starts(self.first)
+            learn[t] = self._learn
             t0 = time.perf_counter()
-            actions[t], logits = self.act(self.obs, self.first)
+            actions[t], logits, values = self.act(self.obs, self.first)
             t1 = time.perf_counter()
             out = self.env.step(actions[t])
             self.timing["inference_s"] += t1 - t0
             self.timing["env_s"] += time.perf_counter() - t1
             logits_all.append(logits)
             rewards[t], discounts[t] = out.reward, out.discount
+            self._record(values, rewards[t])
             self.obs, self.first = out.obs, np.asarray(out.first, dtype=bool)
             obs_steps.append(self.obs)
             firsts.append(self.first)
             for ep in out.episodes:
-                episodes.append({**ep, "actor": self.actor_id, "policy_version": self.version})
+                i = ep.get("env")
+                n = int(self._ep_len[i]) if i is not None else 0
+                extra = {} if i is None else {"values": self._ep_values[i, :n].copy(),
+                                              "rewards": self._ep_rewards[i, :n].copy(),
+                                              "learn": bool(self._learn[i])}
+                episodes.append({**ep, **extra, "actor": self.actor_id,
+                                 "policy_version": self.version})
         self.frames += T * B
         return Trajectory(
             obs={k: np.stack([o[k] for o in obs_steps]) for k in obs_steps[0]},
             first=np.stack(firsts), actions=actions, rewards=rewards, discounts=discounts,
             behaviour_logits=np.stack(logits_all).astype(np.float32),
             memory_hidden=hidden0, memory_valid=valid0, policy_version=self.version,
-            episodes=episodes, actor_id=self.actor_id)
+            episodes=episodes, actor_id=self.actor_id,
+            learn_mask=None if self.grad_allowed is None else learn)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly (the env only if it can save itself)."""
         env_state = self.env.state_dict() if hasattr(self.env, "state_dict") else None
         return {"obs": copy.deepcopy(self.obs), "first": self.first.copy(),
                 "memory": memory_to_numpy(self.memory), "rng": self.rng.bit_generator.state,
-                "frames": self.frames, "env": env_state}
+                "frames": self.frames, "env": env_state, "learn": self._learn.copy(),
+                "ep_values": self._ep_values.copy(), "ep_rewards": self._ep_rewards.copy(),
+                "ep_len": self._ep_len.copy()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore; an env without `load_state_dict` restarts its episodes instead (inexact)."""
@@ -111,6 +159,11 @@ class Actor:
             self.first = np.asarray(state["first"], dtype=bool).copy()
             hidden, valid = state["memory"]
             self.memory = Memory(torch.as_tensor(hidden).clone(), torch.as_tensor(valid).clone())
+            if "learn" in state:
+                self._learn = np.asarray(state["learn"], np.float32).copy()
+                self._ep_values = np.asarray(state["ep_values"], np.float32).copy()
+                self._ep_rewards = np.asarray(state["ep_rewards"], np.float32).copy()
+                self._ep_len = np.asarray(state["ep_len"], np.int64).copy()
         else:
             self.obs = None
             self.memory = self.agent.initial_memory(self.env.num_envs, device="cpu")

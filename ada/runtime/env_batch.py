@@ -110,7 +110,12 @@ class SerialEnvBatch:
         task = getattr(env, "task", None)
         if task is not None and hasattr(task, "task_id"):
             stats["task_id"] = task.task_id
+            stats["max_return"] = float(task.episode.trials * task.episode.trial_steps)
         return stats
+
+    def current_task_ids(self) -> list[str]:
+        """The task each env is playing now (envs that expose a `task`)."""
+        return [env.task.task_id for env in self.envs]  # type: ignore[attr-defined]
 
     def close(self) -> None:
         for env in self.envs:

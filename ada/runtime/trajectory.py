@@ -29,6 +29,8 @@ class Trajectory:
     behaviour_logits (T, B, A) float32, memory: the cache before obs[0] (hidden (L, M, B, D),
     valid (M, B)), policy_version: learner update count of the acting weights.
     episodes: statistics of episodes that ended inside this unroll (return, length, ...).
+    learn_mask: (T, B) float32, 0 where the learner must take no gradient (a curriculum's
+    evaluation-only episodes, robust PLR); None means all ones.
     """
 
     obs: dict[str, np.ndarray]
@@ -42,6 +44,7 @@ class Trajectory:
     policy_version: int
     episodes: list[dict[str, Any]] = field(default_factory=list)
     actor_id: int = 0
+    learn_mask: np.ndarray | None = None
 
     @property
     def length(self) -> int:
@@ -68,6 +71,8 @@ class Trajectory:
             "rewards": torch.as_tensor(self.rewards, device=device),
             "discounts": torch.as_tensor(self.discounts, device=device),
             "behaviour_logits": torch.as_tensor(self.behaviour_logits, device=device),
+            "learn_mask": None if self.learn_mask is None
+            else torch.as_tensor(self.learn_mask, device=device),
         }
 
     @staticmethod
@@ -96,6 +101,9 @@ class Trajectory:
             policy_version=min(t.policy_version for t in trajectories),
             episodes=[e for t in trajectories for e in t.episodes],
             actor_id=trajectories[0].actor_id,
+            learn_mask=None if all(t.learn_mask is None for t in trajectories) else
+            np.concatenate([np.ones(t.rewards.shape, np.float32) if t.learn_mask is None
+                            else t.learn_mask for t in trajectories], axis=1),
         )
 
 

@@ -51,7 +51,7 @@ def test_bad_values_fail_naming_the_field(override: str, match: str) -> None:
 
 
 def test_env_kind_and_world_family_are_checked() -> None:
-    with pytest.raises(ConfigError, match=r"env\.kind: 'maze'.*\['bandit', 'world'\]"):
+    with pytest.raises(ConfigError, match=r"env\.kind: 'maze'.*\['bandit', 'world', 'levers'\]"):
         TrainConfig.from_dict(compose_train(["env.kind=maze"]))
     with pytest.raises(ConfigError, match=r"env\.family.*known families"):
         TrainConfig.from_dict(compose_train(["env=world", "env.family=nope"]))

@@ -117,3 +117,55 @@ def test_actor_state_round_trip_repeats_the_same_unroll() -> None:
     np.testing.assert_array_equal(first.actions, again.actions)
     np.testing.assert_array_equal(first.rewards, again.rewards)
     np.testing.assert_array_equal(first.memory_hidden, again.memory_hidden)
+
+
+def lever_env(num_envs: int, seed: int = 0):
+    from worlds.levers import LeverFamily, LeverTaskGenerator, VectorLevers
+
+    gen = LeverTaskGenerator(LeverFamily(n_levers=2, horizon=4))
+    return VectorLevers(gen.sample, num_envs, 2, 4, seed=seed)
+
+
+def test_episodes_carry_the_values_and_rewards_the_actor_saw() -> None:
+    """Episodes span unroll boundaries (unroll 3, horizon 4): the attached per-step values
+    must be the value head's outputs on the episode's own steps, in order."""
+    env = lever_env(2)
+    agent = make_agent(env)
+    actor = Actor(env, copy.deepcopy(agent), InlineWeightSource(0, cpu_state(agent)), 3, seed=0)
+    trajs = [actor.unroll() for _ in range(4)]  # 12 steps: 3 episodes per env
+    episodes = [e for t in trajs for e in t.episodes]
+    assert len(episodes) == 6
+    obs = {k: np.concatenate([t.obs[k][:-1] for t in trajs]) for k in trajs[0].obs}
+    first = np.concatenate([t.first[:-1] for t in trajs])
+    rewards = np.concatenate([t.rewards for t in trajs])
+    with torch.no_grad():
+        _, values, _ = agent({k: torch.as_tensor(v) for k, v in obs.items()},
+                             agent.initial_memory(2), torch.as_tensor(first))
+    for i in range(2):
+        mine = [e for e in episodes if e["env"] == i]
+        for j, e in enumerate(mine):
+            steps = slice(4 * j, 4 * j + 4)
+            np.testing.assert_allclose(e["values"], values[steps, i].numpy(), atol=1e-5)
+            np.testing.assert_array_equal(e["rewards"], rewards[steps, i])
+            assert e["return"] == pytest.approx(float(rewards[steps, i].sum()))
+
+
+def test_learn_mask_follows_grad_allowed_per_episode() -> None:
+    env = lever_env(3, seed=1)
+    agent = make_agent(env)
+    calls: list[str] = []
+
+    def allowed(task_id: str) -> bool:
+        calls.append(task_id)
+        return int(task_id, 16) % 2 == 0
+
+    actor = Actor(env, copy.deepcopy(agent), InlineWeightSource(0, cpu_state(agent)), 4,
+                  seed=0, grad_allowed=allowed)
+    traj = actor.unroll()  # one whole episode per env (horizon 4 = unroll 4)
+    ids = [e["task_id"] for e in sorted(traj.episodes, key=lambda e: e["env"])]
+    expected = np.array([float(int(t, 16) % 2 == 0) for t in ids], np.float32)
+    assert traj.learn_mask is not None
+    np.testing.assert_array_equal(traj.learn_mask, np.tile(expected, (4, 1)))
+    assert calls == ids  # asked once per episode, at its first step
+    assert Actor(env, agent, InlineWeightSource(0, cpu_state(agent)), 2,
+                 seed=0).unroll().learn_mask is None
