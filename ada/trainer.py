@@ -242,6 +242,12 @@ class Trainer:
                     per_trial[i].append(r)
             for i, rs in per_trial.items():
                 scalars[f"episode/trial_{i + 1}_return"] = float(np.mean(rs))
+            by_kind: dict[str, list[float]] = defaultdict(list)
+            for e in self.episodes:
+                if "kind" in e:  # families that label their tasks (levers)
+                    by_kind[e["kind"]].append(e["return"])
+            for kind, rs in by_kind.items():
+                scalars[f"episode/return_{kind}"] = float(np.mean(rs))
             self.episodes.clear()
         if self.curriculum is not None:
             scalars.update(self.curriculum.metrics())

@@ -5,6 +5,8 @@ value predictions and rewards:
 
 - positive value loss: mean over steps of max(GAE_t, 0), the part of the value error that says
   the agent did better than it expected (it can still improve there);
+- L1 value loss (the original PLR's best scorer): mean of |GAE_t|, which also counts the steps
+  where the agent did worse than it expected;
 - MaxMC: mean over steps of (highest return ever reached on the task - V_t): regret against the
   best the agent has shown on it, which does not decay as the value function catches up.
 
@@ -22,7 +24,7 @@ import numpy as np
 
 from curriculum.base import EpisodeStats
 
-SCORERS = ("positive_value_loss", "maxmc")
+SCORERS = ("positive_value_loss", "value_l1", "maxmc")
 
 
 def gae(values: np.ndarray, rewards: np.ndarray, bootstrap: float, gamma: float,
@@ -75,6 +77,8 @@ def score_episode(stats: EpisodeStats, scorer: str, gamma: float, lam: float,
     values = np.nan_to_num(np.asarray(stats.values, np.float64))
     if scorer == "positive_value_loss":
         score = float(np.maximum(gae(values, stats.rewards, boot, gamma, lam), 0.0).mean())
+    elif scorer == "value_l1":
+        score = float(np.abs(gae(values, stats.rewards, boot, gamma, lam)).mean())
     else:
         own = episode_return(stats, gamma)
         best = own if best_return is None or not math.isfinite(best_return) \

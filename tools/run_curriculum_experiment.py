@@ -35,7 +35,7 @@ def compose(overrides: list[str]) -> Any:
 
 
 def run_one(curriculum: str, seed: int, frames: int | None, out: Path, eval_tasks: int,
-            eval_episodes: int) -> dict[str, Any]:
+            eval_episodes: int, extra: list[str] | None = None) -> dict[str, Any]:
     from ada.eval.levers import evaluate_lever_agent
     from ada.trainer import Trainer
     from worlds.levers import LeverTaskGenerator
@@ -44,6 +44,7 @@ def run_one(curriculum: str, seed: int, frames: int | None, out: Path, eval_task
                  f"out_dir={out / f'{curriculum}_s{seed}'}", "resume=never", "progress=false"]
     if frames:
         overrides.append(f"total_frames={frames}")
+    overrides += extra or []
     cfg = compose(overrides)
     trainer = Trainer(cfg)
     t0 = time.perf_counter()
@@ -72,12 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-tasks", type=int, default=200)
     p.add_argument("--eval-episodes", type=int, default=4)
     p.add_argument("--out", type=Path, default=Path("outputs/curriculum_experiment"))
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="extra Hydra overrides for every run (e.g. curriculum.plr.scorer=maxmc)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     runs = []
     for c in args.curricula:
         for s in args.seeds:
-            r = run_one(c, s, args.frames, args.out, args.eval_tasks, args.eval_episodes)
+            r = run_one(c, s, args.frames, args.out, args.eval_tasks, args.eval_episodes,
+                        args.set)
             runs.append(r)
             h = r["heldout"]
             print(f"{c:9s} seed {s}: learnable share {r['learnable_share']:.3f}  held-out "
@@ -101,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"baselines on the same held-out tasks: no-op {h['noop']:.3f}, random "
           f"{h['random']:.3f}, oracle {h['oracle']:.3f}")
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps({"runs": runs, "summary": summary},
-                                                      indent=2))
+    (args.out / "results.json").write_text(json.dumps(
+        {"runs": runs, "summary": summary, "overrides": args.set}, indent=2))
     return 0
 
 

@@ -1,0 +1,442 @@
+"""Multi-trial evaluation: does a policy do better in trial k than in trial 1 of the same task?
+
+Adaptation is the whole point of the agent: within one episode the world resets at every trial
+boundary but the agent's memory does not, so a meta-learned agent should score more in later
+trials. This module measures exactly that, and nothing here is specific to the learned agent:
+
+* `evaluate_policies` plays every task (its episode overridden to `trials` trials) with every
+  policy on the SAME seeds. Each (task, episode) pair is a *job* with one seed that fixes both
+  the env's and the policy's random stream, so the agent and the baselines face identical
+  episodes, the numbers do not depend on the batch size or on the order policies run in, and
+  `ada.render.render_episode(task, policy, seed=job_seed)` replays an evaluated episode.
+* `AgentPolicy` adapts `agents.agent.Agent` to the `ada.policies.Policy` protocol, with the
+  Transformer-XL memory cache as the recurrent state: reset at the first step of every episode,
+  carried across the trials inside it.
+* `aggregate` turns per-trial scores (trial return / trial_steps: the fraction of steps on which
+  the goal held, comparable across tasks of different lengths) into mean, median and 20th
+  percentile across tasks per policy and trial, plus the gain from trial 1 to trial k. The
+  median and p20 are there because a mean over tasks can hide that most tasks did not improve.
+* `write_results` writes results.json, per_trial.csv, per_task.csv and plot.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ada.policies import Policy, make_policy
+from ada.render import with_episode
+from agents.agent import Agent
+from agents.gtrxl import Memory
+from worlds.avatar import NOOP, NUM_ACTIONS
+from worlds.env import WorldEnv
+from worlds.task import Task
+
+P_LOW = 20  # the low percentile reported next to mean and median
+
+
+# ---- the agent as a Policy -------------------------------------------------------------------
+class AgentPolicy:
+    """`Agent.step` behind the `Policy` protocol; the state is the agent's memory cache.
+
+    The memory is reset where `first` is True (the first step of an episode, not of a trial),
+    explicitly here as well as by the agent's own episode mask, so that nothing from an earlier
+    episode can reach a later one even if the mask were wrong; inside an episode it is carried
+    across trials, which is what lets the agent adapt. Actions are sampled by Gumbel-max from
+    the caller's per-env RNG (argmax with `greedy`), so one env's actions do not depend on what
+    else is in the batch. `last_logits` / `last_values` keep the outputs of the latest call, for
+    tests and inspection.
+    """
+
+    def __init__(self, agent: Agent, greedy: bool = False) -> None:
+        self.agent = agent.eval()
+        self.greedy = bool(greedy)
+        self.device = next(agent.parameters()).device
+        self.last_logits: np.ndarray | None = None
+        self.last_values: np.ndarray | None = None
+
+    def initial_state(self, batch_size: int) -> Memory:
+        return self.agent.initial_memory(batch_size, device=self.device)
+
+    def act(self, timestep_observation: dict[str, np.ndarray], state: Any, first: bool,
+            rng: np.random.Generator) -> tuple[int, Any]:
+        """One env (the `Policy` protocol, as `ada.render.render_episode` drives it)."""
+        actions, state = self.act_batch([timestep_observation], state,
+                                        np.array([first], dtype=bool), [rng])
+        return int(actions[0]), state
+
+    @torch.inference_mode()
+    def act_batch(self, observations: Sequence[Mapping[str, np.ndarray]], state: Memory | None,
+                  first: np.ndarray, rngs: Sequence[np.random.Generator],
+                  ) -> tuple[np.ndarray, Memory]:
+        """B envs at once (one network call): per-env observations, (B,) first flags and B
+        RNGs -> (B,) actions and the new memory."""
+        first = np.asarray(first, dtype=bool)
+        B = len(observations)
+        if state is None:
+            state = self.initial_state(B)
+        if first.any():
+            state = reset_memory_rows(state, first)
+        obs = {k: torch.as_tensor(np.stack([np.asarray(o[k]) for o in observations]),
+                                  device=self.device) for k in self.agent.obs_keys}
+        logits, values, state = self.agent.step(obs, state,
+                                                torch.as_tensor(first, device=self.device))
+        logits_np = logits.double().cpu().numpy()
+        self.last_logits = logits_np
+        self.last_values = values.double().cpu().numpy()
+        if self.greedy:
+            return logits_np.argmax(-1), state
+        actions = np.empty(B, np.int64)
+        for i, rng in enumerate(rngs):
+            u = rng.random(logits_np.shape[-1])
+            actions[i] = int(np.argmax(logits_np[i] - np.log(-np.log(u + 1e-20) + 1e-20)))
+        return actions, state
+
+
+def reset_memory_rows(memory: Memory, rows: np.ndarray) -> Memory:
+    """`memory` with the envs in boolean `rows` set to the empty cache (zeros, all invalid,
+    which is what `initial_memory` holds); a new value, the input is not modified."""
+    keep = torch.as_tensor(~np.asarray(rows, dtype=bool), device=memory.valid.device)
+    hidden = memory.hidden * keep.to(memory.hidden.dtype)[None, None, :, None]
+    return Memory(hidden, memory.valid & keep[None, :])
+
+
+# ---- playing jobs ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Job:
+    """One episode to play: task `task` (an index), its `episode`-th repetition, and the seed
+    of both the env and the policy's RNG."""
+
+    task: int
+    episode: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What `run_jobs` reports per env step to `on_step` (right after the policy acted, so a
+    policy's `last_*` attributes hold this step's outputs at row `slot`)."""
+
+    job: int
+    slot: int
+    trial: int
+    t_in_trial: int
+    first: bool
+    observation: dict[str, np.ndarray]
+    action: int
+
+
+def job_seed(seed: int, task: int, episode: int) -> int:
+    """The seed of one (task, episode): a hash of all three, so jobs get unrelated streams."""
+    return int(np.random.SeedSequence([seed, task, episode]).generate_state(1)[0])
+
+
+def run_jobs(tasks: Sequence[Task], jobs: Sequence[Job], policy: Policy, *, image_size: int,
+             batch_size: int = 8, on_step: Callable[[StepInfo], None] | None = None,
+             ) -> list[list[float]]:
+    """Plays every job with `policy`; returns each job's returns per trial.
+
+    Up to `batch_size` envs run in lockstep; a policy with `act_batch` (the agent) gets one
+    call per step for all of them, any other `Policy` one `act` per env. An env whose episode
+    ends takes the next job (new task, reseeded RNGs, `first=True` so the policy clears its
+    state); an env with no job left idles and its policy outputs are ignored.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size: {batch_size!r} must be >= 1")
+    out: list[list[float]] = [[] for _ in jobs]
+    if not jobs:
+        return out
+    slots = min(batch_size, len(jobs))
+    batched = callable(getattr(policy, "act_batch", None))
+    envs: list[WorldEnv] = []
+    try:
+        for i in range(slots):
+            envs.append(WorldEnv(tasks[jobs[i].task], seed=jobs[i].seed, image_size=image_size))
+        slot_job = list(range(slots))
+        next_job = slots
+        rngs = [np.random.default_rng(jobs[j].seed) for j in slot_job]
+        obs = [env.reset().observation for env in envs]
+        first = np.ones(slots, dtype=bool)
+        active = np.ones(slots, dtype=bool)
+        state: Any = policy.initial_state(slots) if batched else \
+            [policy.initial_state(1) for _ in range(slots)]
+        while active.any():
+            if batched:
+                acts, state = policy.act_batch(obs, state, first, rngs)  # type: ignore[attr-defined]
+                actions = [int(a) for a in acts]
+            else:
+                actions = [0] * slots
+                for i in np.flatnonzero(active):
+                    actions[i], state[i] = policy.act(obs[i], state[i], bool(first[i]), rngs[i])
+            for i in np.flatnonzero(active):
+                env = envs[i]
+                if on_step is not None:
+                    on_step(StepInfo(slot_job[i], int(i), env.trial, env.t_in_trial,
+                                     bool(first[i]), obs[i], actions[i]))
+                first[i] = False
+                ts = env.step(actions[i])
+                if not ts.last():
+                    obs[i] = ts.observation
+                    continue
+                out[slot_job[i]] = [float(r) for r in env.trial_returns]
+                if next_job == len(jobs):
+                    active[i] = False
+                    continue
+                job = jobs[next_job]
+                slot_job[i], next_job = next_job, next_job + 1
+                env.set_task(tasks[job.task])
+                env.rng = np.random.default_rng(job.seed)  # as WorldEnv(seed=job.seed) would be
+                obs[i] = env.reset().observation
+                rngs[i] = np.random.default_rng(job.seed)
+                first[i] = True
+                if not batched:
+                    state[i] = policy.initial_state(1)
+    finally:
+        for env in envs:
+            env.close()
+    return out
+
+
+# ---- results ---------------------------------------------------------------------------------
+@dataclass
+class EvalResults:
+    """Everything one evaluation produced. `returns[policy]` is (n_tasks, episodes, trials);
+    `tasks` are the tasks as evaluated (episode spec overridden) and `seeds[t, e]` the job
+    seeds, the same for every policy."""
+
+    names: list[str]
+    tasks: list[Task]
+    policies: list[str]
+    returns: dict[str, np.ndarray]
+    seeds: np.ndarray
+    trials: int
+    episodes_per_task: int
+    seed: int
+    image_size: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trial_steps(self) -> np.ndarray:
+        return np.array([t.episode.trial_steps for t in self.tasks], np.float64)
+
+    def scores(self, policy: str) -> np.ndarray:
+        """(n_tasks, episodes, trials) fraction of each trial's steps on which the goal held."""
+        return self.returns[policy] / self.trial_steps[:, None, None]
+
+    def all_scores(self) -> dict[str, np.ndarray]:
+        return {p: self.scores(p) for p in self.policies}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """`rows`: one dict per (policy, trial) with mean, median, p20 and n_tasks (trial is
+    1-based); `gain[policy]`: mean score in the last trial minus mean score in trial 1."""
+
+    rows: list[dict[str, Any]]
+    gain: dict[str, float]
+
+
+def aggregate(scores: Mapping[str, np.ndarray]) -> Summary:
+    """Per policy and trial: statistics across tasks of the per-task mean over episodes.
+
+    Averaging episodes first gives every task one number, so a task evaluated with more
+    episodes does not weigh more, and the percentiles are percentiles of tasks.
+    Percentiles use numpy's default linear interpolation.
+    """
+    rows: list[dict[str, Any]] = []
+    gain: dict[str, float] = {}
+    for policy, s in scores.items():
+        s = np.asarray(s, np.float64)
+        if s.ndim != 3 or 0 in s.shape:
+            raise ValueError(f"scores[{policy!r}]: shape {s.shape} is not a non-empty "
+                             "(tasks, episodes, trials) array")
+        per_task = s.mean(axis=1)  # (tasks, trials)
+        for k in range(per_task.shape[1]):
+            x = per_task[:, k]
+            rows.append({"policy": policy, "trial": k + 1, "mean": float(x.mean()),
+                         "median": float(np.median(x)),
+                         "p20": float(np.percentile(x, P_LOW)), "n_tasks": int(len(x))})
+        gain[policy] = float(per_task[:, -1].mean() - per_task[:, 0].mean())
+    return Summary(rows, gain)
+
+
+def evaluate_policies(tasks: Sequence[Task] | Mapping[str, Task],
+                      policies: Mapping[str, Policy | str], trials: int,
+                      episodes_per_task: int, seed: int, image_size: int, *,
+                      trial_steps: int | None = None, batch_size: int = 8,
+                      on_policy_done: Callable[[str], None] | None = None) -> EvalResults:
+    """Plays each task with each policy for `episodes_per_task` episodes of `trials` trials.
+
+    `tasks` is a list (named by task id) or a name -> task mapping. A policy given by name
+    ("random", "noop") is built with `ada.policies.make_policy`. `trial_steps` overrides the
+    tasks' steps per trial (None keeps each task's own). Every policy plays the same jobs.
+    """
+    if isinstance(tasks, Mapping):
+        names, base = list(tasks), list(tasks.values())
+    else:
+        base = list(tasks)
+        names = [t.task_id for t in base]
+    if not base:
+        raise ValueError("tasks: no tasks to evaluate")
+    if not policies:
+        raise ValueError("policies: no policies to evaluate")
+    for name, value in (("trials", trials), ("episodes_per_task", episodes_per_task)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: {value!r} must be an integer >= 1")
+    evaluated = [with_episode(t, trials, trial_steps) for t in base]
+    jobs = [Job(t, e, job_seed(seed, t, e))
+            for e in range(episodes_per_task) for t in range(len(evaluated))]
+    seeds = np.zeros((len(evaluated), episodes_per_task), np.int64)
+    for job in jobs:
+        seeds[job.task, job.episode] = job.seed
+    returns: dict[str, np.ndarray] = {}
+    for pname, policy in policies.items():
+        if isinstance(policy, str):
+            policy = make_policy(policy, _action_spec(), noop_index=NOOP)
+        per_job = run_jobs(evaluated, jobs, policy, image_size=image_size,
+                           batch_size=batch_size)
+        r = np.zeros((len(evaluated), episodes_per_task, trials), np.float64)
+        for job, rs in zip(jobs, per_job, strict=True):
+            r[job.task, job.episode] = rs
+        returns[pname] = r
+        if on_policy_done is not None:
+            on_policy_done(pname)
+    return EvalResults(names=names, tasks=evaluated, policies=list(policies), returns=returns,
+                       seeds=seeds, trials=trials, episodes_per_task=episodes_per_task,
+                       seed=seed, image_size=image_size)
+
+
+def _action_spec() -> Any:
+    from dm_env import specs
+
+    return specs.DiscreteArray(NUM_ACTIONS, np.int32, name="action")
+
+
+# ---- output ----------------------------------------------------------------------------------
+PER_TRIAL_FIELDS = ("policy", "trial", "mean", "median", "p20", "n_tasks")
+PER_TASK_FIELDS = ("policy", "task_index", "task", "task_id", "trial", "score", "return",
+                   "episodes")
+
+
+def results_dict(results: EvalResults, summary: Summary | None = None) -> dict[str, Any]:
+    """A JSON-ready record of the evaluation: settings, tasks, summary and raw numbers."""
+    summary = summary if summary is not None else aggregate(results.all_scores())
+    return {
+        "meta": {"trials": results.trials, "episodes_per_task": results.episodes_per_task,
+                 "seed": results.seed, "image_size": results.image_size,
+                 "score": "trial return / trial_steps (fraction of steps the goal held)",
+                 **results.meta},
+        "policies": results.policies,
+        "tasks": [{"index": i, "name": n, "task_id": t.task_id,
+                   "trial_steps": t.episode.trial_steps, "trials": t.episode.trials}
+                  for i, (n, t) in enumerate(zip(results.names, results.tasks, strict=True))],
+        "per_trial": summary.rows,
+        "gain": summary.gain,
+        "seeds": results.seeds.tolist(),
+        "returns": {p: results.returns[p].tolist() for p in results.policies},
+        "scores": {p: results.scores(p).tolist() for p in results.policies},
+    }
+
+
+def write_results(results: EvalResults, out_dir: str | Path) -> dict[str, Path]:
+    """Writes results.json, per_trial.csv, per_task.csv and plot.png into `out_dir`."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = aggregate(results.all_scores())
+    paths = {"json": out / "results.json", "per_trial": out / "per_trial.csv",
+             "per_task": out / "per_task.csv", "plot": out / "plot.png"}
+    paths["json"].write_text(json.dumps(results_dict(results, summary), indent=2) + "\n")
+    with paths["per_trial"].open("w", newline="") as f:
+        w = csv.DictWriter(f, PER_TRIAL_FIELDS)
+        w.writeheader()
+        w.writerows(summary.rows)
+    with paths["per_task"].open("w", newline="") as f:
+        w = csv.DictWriter(f, PER_TASK_FIELDS)
+        w.writeheader()
+        for p in results.policies:
+            score, ret = results.scores(p).mean(axis=1), results.returns[p].mean(axis=1)
+            for i, (name, task) in enumerate(zip(results.names, results.tasks, strict=True)):
+                for k in range(results.trials):
+                    w.writerow({"policy": p, "task_index": i, "task": name,
+                                "task_id": task.task_id, "trial": k + 1,
+                                "score": float(score[i, k]), "return": float(ret[i, k]),
+                                "episodes": results.episodes_per_task})
+    plot_summary(summary, paths["plot"])
+    return paths
+
+
+# ---- plot (Pillow only: matplotlib is not a dependency) ----------------------------------------
+PLOT_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+                (140, 86, 75), (227, 119, 194), (127, 127, 127))
+
+
+def _nice_top(value: float) -> float:
+    """The smallest of a few round numbers above `value`, so small scores are not flattened
+    against a fixed [0, 1] axis."""
+    for top in (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0):
+        if value <= top + 1e-12:
+            return top
+    return float(np.ceil(value))
+
+
+def plot_summary(summary: Summary, path: str | Path, size: tuple[int, int] = (640, 420)) -> None:
+    """Mean score against trial index, one line per policy, as a PNG."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    W, H = size
+    img = Image.new("RGB", size, (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    try:
+        font: Any = ImageFont.load_default(size=13)
+    except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
+        font = ImageFont.load_default()
+    left, right, top, bottom = 64, W - 150, 36, H - 48
+    policies = list(dict.fromkeys(r["policy"] for r in summary.rows))
+    trials = max(r["trial"] for r in summary.rows)
+    ymax = _nice_top(max(max(r["mean"] for r in summary.rows), 0.0))
+
+    def xy(trial: float, y: float) -> tuple[float, float]:
+        fx = 0.5 if trials == 1 else (trial - 1) / (trials - 1)
+        return left + fx * (right - left), bottom - (y / ymax) * (bottom - top)
+
+    draw.text((left, 10), "mean score per trial (fraction of steps the goal held)",
+              fill=(0, 0, 0), font=font)
+    for i in range(6):  # horizontal grid and y labels
+        y = ymax * i / 5
+        _, py = xy(1, y)
+        draw.line([(left, py), (right, py)], fill=(225, 225, 225))
+        draw.text((8, py - 7), f"{y:.3g}", fill=(60, 60, 60), font=font)
+    for k in range(1, trials + 1):
+        px, _ = xy(k, 0)
+        draw.line([(px, bottom), (px, bottom + 5)], fill=(0, 0, 0))
+        draw.text((px - 4, bottom + 8), str(k), fill=(60, 60, 60), font=font)
+    draw.text(((left + right) / 2 - 16, H - 20), "trial", fill=(0, 0, 0), font=font)
+    draw.line([(left, top), (left, bottom), (right, bottom)], fill=(0, 0, 0))
+    for j, policy in enumerate(policies):
+        colour = PLOT_COLOURS[j % len(PLOT_COLOURS)]
+        pts = [xy(r["trial"], r["mean"]) for r in sorted(
+            (r for r in summary.rows if r["policy"] == policy), key=lambda r: r["trial"])]
+        if len(pts) > 1:
+            draw.line(pts, fill=colour, width=2)
+        for px, py in pts:
+            draw.ellipse([(px - 3, py - 3), (px + 3, py + 3)], fill=colour)
+        ly = top + 18 * j
+        draw.line([(right + 12, ly + 7), (right + 32, ly + 7)], fill=colour, width=3)
+        label = f"{policy} ({summary.gain.get(policy, 0.0):+.3f})"
+        draw.text((right + 38, ly), label, fill=(0, 0, 0), font=font)
+    draw.text((right + 12, top + 18 * len(policies) + 4), f"(gain trial 1 -> {trials})",
+              fill=(90, 90, 90), font=font)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+
+
+__all__ = ["AgentPolicy", "EvalResults", "Job", "StepInfo", "Summary", "aggregate",
+           "evaluate_policies", "job_seed", "plot_summary", "reset_memory_rows", "results_dict",
+           "run_jobs", "write_results"]

@@ -1,0 +1,366 @@
+"""Evaluate a trained agent across trials: `python -m ada.evaluate checkpoint=... tasks=...`.
+
+The question is whether the agent adapts: within an episode the world resets at every trial but
+the agent's memory does not, so its score should rise from trial 1 to trial k. The agent and the
+baselines (random, noop) play the same tasks on the same seeds (see `ada.eval.trials`), so the
+gap between them is the agent's and not the luck of the draw. Tasks are
+
+* `heldout`: drawn from the test side of the checkpoint's own train/test split (never trained
+  on), with the checkpoint's family, held-out fraction and salt;
+* `probes`: the hand-authored probe tasks of `worlds.probes`;
+* a `.jsonl` file of tasks (one Task, or a record holding one under "task", per line).
+
+Examples (from the repository root):
+
+    python -m ada.evaluate checkpoint=outputs/train/run/2024-01-01_00-00-00 tasks=probes
+    python -m ada.evaluate checkpoint=.../checkpoints/ckpt_00001000.pt tasks=heldout n_tasks=50
+    python -m ada.evaluate checkpoint=... tasks=my_tasks.jsonl trials=5 episodes=4 videos=0
+
+Everything goes to `out`: results.json (settings, summary, raw returns and seeds),
+per_trial.csv (policy, trial, mean, median, p20, n_tasks), per_task.csv, plot.png and
+videos/*.mp4 of the agent. The config is validated before anything heavy is loaded; a wrong
+value exits with status 2 and one line naming the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import hydra
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, OmegaConf
+
+from ada.policies import POLICY_NAMES
+from worlds.task import MAX_TRIALS, Task, TaskValidationError
+
+if TYPE_CHECKING:  # the library imports torch; the CLI loads it only after validation
+    from ada.eval.trials import EvalResults, Summary
+
+TASK_SOURCES = ("heldout", "probes")
+DEFAULT_HELDOUT_TASKS = 20
+MAX_VIEW_SIZE = 2048
+TOP_FIELDS = ("checkpoint", "tasks", "n_tasks", "trials", "trial_steps", "episodes", "seed",
+              "baselines", "greedy", "batch_size", "videos", "overview_size", "fps", "out")
+
+
+class EvalConfigError(ValueError):
+    """The evaluation config is wrong; the message names the field and the allowed values."""
+
+
+# ---- config ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EvalConfig:
+    checkpoint: str
+    tasks: str = "heldout"
+    n_tasks: int | None = None
+    trials: int = 3
+    trial_steps: int | None = None
+    episodes: int = 1
+    seed: int = 0
+    baselines: tuple[str, ...] = ("random", "noop")
+    greedy: bool = False
+    batch_size: int = 8
+    videos: int = 1
+    overview_size: int = 256
+    fps: float = 10.0
+    out: str | None = None
+
+
+def _fail(field: str, message: str) -> None:
+    raise EvalConfigError(f"{field}: {message}")
+
+
+def _int(field: str, value: Any, lo: int, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
+            hi is not None and value > hi):
+        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        _fail(field, f"{value!r} is not allowed; allowed are integers {rng}")
+    return int(value)
+
+
+def _opt_int(field: str, value: Any, lo: int, hi: int | None = None) -> int | None:
+    """Like `_int`, but null (keep the default behaviour) is allowed too."""
+    if value is None:
+        return None
+    try:
+        return _int(field, value, lo, hi)
+    except EvalConfigError as e:
+        raise EvalConfigError(f"{e} or null") from None
+
+
+def validate_config(d: Mapping[str, Any]) -> EvalConfig:
+    """Checks every field of the (resolved, plain-dict) config; raises EvalConfigError."""
+    d = {k: v for k, v in d.items() if k != "hydra"}
+    extra = sorted(set(d) - set(TOP_FIELDS))
+    if extra:
+        _fail("config", f"unknown field(s) {extra}; allowed fields are {list(TOP_FIELDS)}")
+    checkpoint = d.get("checkpoint")
+    if checkpoint in (None, "???", "") or not isinstance(checkpoint, str):
+        _fail("checkpoint", f"{checkpoint!r} is not allowed; pass checkpoint=<a ckpt_*.pt file "
+              "or a training run directory>")
+    tasks = d.get("tasks", "heldout")
+    if not isinstance(tasks, str) or (tasks not in TASK_SOURCES
+                                      and not tasks.lower().endswith(".jsonl")):
+        _fail("tasks", f"{tasks!r} is not allowed; allowed are {list(TASK_SOURCES)} or the "
+              "path of a .jsonl file of tasks")
+    baselines = d.get("baselines", ["random", "noop"])
+    if isinstance(baselines, str) or not isinstance(baselines, (list, tuple)):
+        _fail("baselines", f"{baselines!r} is not a list; allowed entries are "
+              f"{list(POLICY_NAMES)}")
+    for b in baselines:
+        if b not in POLICY_NAMES:
+            _fail("baselines", f"{b!r} is not allowed; allowed entries are {list(POLICY_NAMES)}")
+    if len(set(baselines)) != len(baselines):
+        _fail("baselines", f"{list(baselines)} names a policy twice")
+    greedy = d.get("greedy", False)
+    if not isinstance(greedy, bool):
+        _fail("greedy", f"{greedy!r} is not allowed; allowed are true or false")
+    fps = d.get("fps", 10)
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (
+            math.isfinite(fps) and 0 < fps <= 240):
+        _fail("fps", f"{fps!r} is not allowed; allowed are numbers in (0, 240]")
+    out = d.get("out")
+    if out is not None and (not isinstance(out, str) or not out):
+        _fail("out", f"{out!r} is not allowed; allowed are null or a directory path")
+    assert isinstance(checkpoint, str)
+    return EvalConfig(
+        checkpoint=checkpoint,
+        tasks=tasks,
+        n_tasks=_opt_int("n_tasks", d.get("n_tasks"), 1),
+        trials=_int("trials", d.get("trials", 3), 1, MAX_TRIALS),
+        trial_steps=_opt_int("trial_steps", d.get("trial_steps"), 1, 100_000),
+        episodes=_int("episodes", d.get("episodes", 1), 1, 1000),
+        seed=_int("seed", d.get("seed", 0), 0),
+        baselines=tuple(baselines),
+        greedy=greedy,
+        batch_size=_int("batch_size", d.get("batch_size", 8), 1, 1024),
+        videos=_int("videos", d.get("videos", 1), 0),
+        overview_size=_int("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
+        fps=float(fps),
+        out=out,
+    )
+
+
+# ---- checkpoint and tasks --------------------------------------------------------------------
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file as given, or the latest checkpoint of a run directory (or of its
+    checkpoints/ directory), so a run can be evaluated without looking up the file name."""
+    from ada.learning.checkpoint import latest_checkpoint
+
+    p = Path(path)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        for d in (p, p / "checkpoints"):
+            found = latest_checkpoint(d)
+            if found is not None:
+                return found
+        raise EvalConfigError(f"checkpoint: no checkpoint in directory {str(p)!r} (nor in its "
+                              "checkpoints/); pass a ckpt_*.pt file")
+    raise EvalConfigError(f"checkpoint: {str(p)!r} does not exist")
+
+
+def _jsonl_tasks(path: Path) -> dict[str, Task]:
+    """Tasks of a JSONL file, named by a record's "name" (else the task id); errors name the
+    file and line."""
+    out: list[tuple[str, Task]] = []
+    with path.open() as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TaskValidationError(f"{where}: not valid JSON ({e})") from None
+            name = record.get("name") if isinstance(record, Mapping) else None
+            if isinstance(record, Mapping) and "world" not in record and "task" in record:
+                record = record["task"]
+            try:
+                task = Task.from_dict(record)
+            except TaskValidationError as e:
+                raise TaskValidationError(f"{where}: {e}") from None
+            out.append((name if isinstance(name, str) and name else task.task_id, task))
+    if not out:
+        raise EvalConfigError(f"tasks: {str(path)!r} holds no tasks")
+    return _unique_names(out)
+
+
+def _unique_names(pairs: list[tuple[str, Task]]) -> dict[str, Task]:
+    """Keeps every task even when names repeat (a JSONL may list one task twice)."""
+    named: dict[str, Task] = {}
+    for name, task in pairs:
+        key, i = name, 1
+        while key in named:
+            i += 1
+            key = f"{name}#{i}"
+        named[key] = task
+    return named
+
+
+def select_tasks(source: str, env_cfg: Any, n_tasks: int | None, seed: int,
+                 resolve_path: Callable[[str], str] = str) -> dict[str, Task]:
+    """name -> task for `tasks=heldout|probes|file.jsonl` (see the module docstring)."""
+    if source == "heldout":
+        from worlds.family import ConfigError as FamilyError
+        from worlds.family import load_family
+        from worlds.generator import GenerationError, TaskGenerator
+        from worlds.split import Split
+
+        split = Split(heldout_fraction=env_cfg.heldout_fraction, salt=env_cfg.split_salt)
+        n = n_tasks if n_tasks is not None else DEFAULT_HELDOUT_TASKS
+        try:
+            gen = TaskGenerator(load_family(env_cfg.family), split=split.with_role("test"))
+            tasks = gen.generate(seed, n)
+        except (FamilyError, GenerationError) as e:
+            raise EvalConfigError(f"tasks: cannot draw {n} held-out tasks of family "
+                                  f"{env_cfg.family!r} with heldout_fraction="
+                                  f"{env_cfg.heldout_fraction} ({e}); use tasks=probes or a "
+                                  ".jsonl file") from None
+        return {t.task_id: t for t in tasks}
+    if source == "probes":
+        from worlds.probes import load_probe, probe_names
+
+        names = probe_names()[:n_tasks]
+        if not names:
+            raise EvalConfigError("tasks: there are no probe tasks (worlds/probes/ is empty)")
+        return {name: load_probe(name) for name in names}
+    path = Path(resolve_path(source))
+    if not path.is_file():
+        raise EvalConfigError(f"tasks: {str(path)!r} does not exist; allowed are "
+                              f"{list(TASK_SOURCES)} or the path of a .jsonl file of tasks")
+    tasks = _jsonl_tasks(path)
+    return dict(list(tasks.items())[:n_tasks])
+
+
+def _tasks_label(source: str) -> str:
+    return source if source in TASK_SOURCES else Path(source).stem
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:60]
+
+
+# ---- run ---------------------------------------------------------------------------------------
+@dataclass
+class EvalRun:
+    out: Path
+    results: EvalResults
+    summary: Summary
+    files: dict[str, Path]
+    videos: list[Path]
+
+
+def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
+        log: Callable[[str], None] = print) -> EvalRun:
+    """Loads the agent, selects the tasks, evaluates agent and baselines, records videos and
+    writes every output file."""
+    import torch
+
+    from ada.config import ConfigError, WorldEnvConfig
+    from ada.eval.trials import (
+        AgentPolicy,
+        aggregate,
+        evaluate_policies,
+        job_seed,
+        write_results,
+    )
+    from ada.render import render_episode
+    from ada.trainer import load_agent
+    from ada.video import Mp4Writer
+
+    ckpt = resolve_checkpoint(resolve_path(cfg.checkpoint))
+    try:
+        agent, train_cfg = load_agent(ckpt)
+    except ConfigError as e:
+        raise EvalConfigError(f"checkpoint: the config saved in {str(ckpt)!r} is not valid "
+                              f"for this code ({e})") from None
+    if not isinstance(train_cfg.env, WorldEnvConfig):
+        raise EvalConfigError(f"checkpoint: {str(ckpt)!r} was trained with env.kind="
+                              f"{train_cfg.env.kind!r}; ada.evaluate evaluates 3D-world agents "
+                              "(env.kind='world'); for bandits see ada.eval.bandit")
+    torch.set_num_threads(train_cfg.runtime.torch_threads)
+    image_size = train_cfg.env.image_size
+    tasks = select_tasks(cfg.tasks, train_cfg.env, cfg.n_tasks, cfg.seed, resolve_path)
+    label = _tasks_label(cfg.tasks)
+    out = Path(resolve_path(cfg.out if cfg.out is not None
+                            else str(Path("outputs/eval") / _safe(train_cfg.name) / _safe(label))))
+    log(f"evaluating {ckpt} on {len(tasks)} {label} tasks x {cfg.episodes} episode(s) x "
+        f"{cfg.trials} trials; policies: agent, {', '.join(cfg.baselines) or 'none'}")
+    policy = AgentPolicy(agent, greedy=cfg.greedy)
+    policies: dict[str, Any] = {"agent": policy, **{b: b for b in cfg.baselines}}
+    results = evaluate_policies(tasks, policies, cfg.trials, cfg.episodes, cfg.seed, image_size,
+                                trial_steps=cfg.trial_steps, batch_size=cfg.batch_size,
+                                on_policy_done=lambda p: log(f"  done: {p}"))
+    videos: list[dict[str, Any]] = []
+    paths: list[Path] = []
+    for t in range(min(cfg.videos, len(results.tasks))):
+        name, task = results.names[t], results.tasks[t]
+        path = out / "videos" / f"agent_{t:03d}_{_safe(name)}_ep0.mp4"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with Mp4Writer(path, cfg.fps) as writer:
+            _, returns = render_episode(task, policy, seed=job_seed(cfg.seed, t, 0),
+                                        image_size=image_size, overview_size=cfg.overview_size,
+                                        on_frame=writer.append)
+        videos.append({"path": str(path.relative_to(out)), "task": name, "task_index": t,
+                       "episode": 0, "returns": returns})
+        paths.append(path)
+    results.meta.update({
+        "checkpoint": str(ckpt), "run_name": train_cfg.name, "tasks": cfg.tasks,
+        "family": train_cfg.env.family, "trial_steps_override": cfg.trial_steps,
+        "greedy": cfg.greedy, "videos": videos})
+    files = write_results(results, out)
+    return EvalRun(out, results, aggregate(results.all_scores()), files, paths)
+
+
+def format_table(summary: Summary) -> str:
+    """policy x trial, each cell "mean / median / p20", and the gain from trial 1 to trial k."""
+    policies = list(dict.fromkeys(r["policy"] for r in summary.rows))
+    trials = max(r["trial"] for r in summary.rows)
+    n = summary.rows[0]["n_tasks"]
+    cell = {(r["policy"], r["trial"]): f"{r['mean']:.3f} / {r['median']:.3f} / {r['p20']:.3f}"
+            for r in summary.rows}
+    pw = max(6, *(len(p) for p in policies))
+    cw = max(len(c) for c in cell.values())
+    gain = f"gain 1->{trials}"
+    lines = [f"score per trial (fraction of steps the goal held): mean / median / p20 over "
+             f"{n} tasks",
+             "  ".join([f"{'policy':<{pw}}", *(f"{f'trial {k}':<{cw}}"
+                                              for k in range(1, trials + 1)), gain])]
+    for p in policies:
+        lines.append("  ".join([f"{p:<{pw}}", *(cell[(p, k)] for k in range(1, trials + 1)),
+                                f"{summary.gain[p]:+.3f}"]))
+    return "\n".join(lines)
+
+
+@hydra.main(config_path="../configs", config_name="evaluate", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    """CLI entry: validate, evaluate, print the table and where the files went. Config, task
+    and checkpoint errors exit with status 2 and one line naming the field."""
+    try:
+        ec = validate_config(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    except EvalConfigError as e:  # before torch is imported: a typo fails in a second
+        print(f"ada.evaluate: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    from ada.learning.checkpoint import CheckpointError
+
+    try:
+        result = run(ec, to_absolute_path)
+    except (EvalConfigError, TaskValidationError, CheckpointError) as e:
+        print(f"ada.evaluate: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(format_table(result.summary))
+    print(f"wrote {result.out}: " + ", ".join(p.name for p in result.files.values()))
+    for v in result.videos:
+        print(f"wrote {v}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""`python -m ada.evaluate` end to end on a 2-update checkpoint: output files and their
+structure, and config errors that exit 2 naming the field."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import imageio.v3 as iio
+import pytest
+import torch
+from PIL import Image
+
+from ada.config import TrainConfig
+from ada.evaluate import EvalConfigError, format_table, run, validate_config
+from ada.learning.checkpoint import latest_checkpoint
+from ada.trainer import Trainer
+from worlds.task import Task
+
+torch.set_num_threads(1)
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny world agent after 2 learner updates: cheap, and a real checkpoint file."""
+    out = tmp_path_factory.mktemp("train")
+    cfg = TrainConfig.from_dict({
+        "agent": {"size": "tiny"}, "env": {"kind": "world", "family": "tiny", "image_size": 16},
+        "runtime": {"envs_per_actor": 2, "unroll_length": 5}, "total_frames": 20,
+        "out_dir": str(out), "progress": False, "log_every": 1, "name": "tiny_eval"})
+    trainer = Trainer(cfg)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    ckpt = latest_checkpoint(out / "checkpoints")
+    assert ckpt is not None
+    return ckpt
+
+
+def evaluate_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    return subprocess.run([sys.executable, "-m", "ada.evaluate", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_evaluates_probes_and_writes_every_output(checkpoint: Path, tmp_path: Path) -> None:
+    # a run directory is accepted too: its latest checkpoint is used
+    proc = evaluate_cli(f"checkpoint={checkpoint.parents[1]}", "tasks=probes", "trials=2",
+                        "trial_steps=10", "n_tasks=3", "episodes=2", "batch_size=2",
+                        "overview_size=32", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "outputs" / "eval" / "tiny_eval" / "probes"  # default out
+    assert "mean / median / p20 over 3 tasks" in proc.stdout
+    assert "gain 1->2" in proc.stdout and str(out) in proc.stdout
+
+    data = json.loads((out / "results.json").read_text())
+    assert data["policies"] == ["agent", "random", "noop"]
+    assert data["meta"]["checkpoint"] == str(checkpoint)
+    assert data["meta"]["trials"] == 2 and data["meta"]["image_size"] == 16
+    assert [t["trial_steps"] for t in data["tasks"]] == [10, 10, 10]
+    assert len(data["per_trial"]) == 3 * 2 and set(data["gain"]) == set(data["policies"])
+    for p in data["policies"]:
+        assert len(data["returns"][p]) == 3 and len(data["returns"][p][0]) == 2
+        assert all(len(ep) == 2 for task in data["scores"][p] for ep in task)
+        assert all(0.0 <= s <= 1.0 for task in data["scores"][p] for ep in task for s in ep)
+
+    with (out / "per_trial.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["policy", "trial", "mean", "median", "p20", "n_tasks"]
+    assert [(r["policy"], r["trial"]) for r in rows] == \
+        [(p, k) for p in ("agent", "random", "noop") for k in ("1", "2")]
+    with (out / "per_task.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 * 3 * 2 and rows[0]["task"] == data["tasks"][0]["name"]
+    with Image.open(out / "plot.png") as img:
+        assert img.format == "PNG"
+
+    (video,) = data["meta"]["videos"]
+    frames = iio.imread(out / video["path"])
+    assert frames.shape[0] == 1 + 2 * 10
+    # the video is the evaluated episode: same job seed, same returns
+    assert video["returns"] == data["returns"]["agent"][0][0]
+
+
+def test_cli_rejects_bad_values_naming_the_field(checkpoint: Path, tmp_path: Path) -> None:
+    proc = evaluate_cli(f"checkpoint={checkpoint}", "tasks=nonsense", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "tasks: 'nonsense' is not allowed; allowed are ['heldout', 'probes']" in proc.stderr
+    proc = evaluate_cli(f"checkpoint={checkpoint}", "trials=0", cwd=tmp_path)
+    assert proc.returncode == 2 and "trials: 0 is not allowed" in proc.stderr
+    proc = evaluate_cli("tasks=probes", cwd=tmp_path)  # checkpoint is required
+    assert proc.returncode == 2 and "checkpoint: '???' is not allowed" in proc.stderr
+    proc = evaluate_cli(f"checkpoint={tmp_path}/nope.pt", cwd=tmp_path)
+    assert proc.returncode == 2 and "nope.pt' does not exist" in proc.stderr
+    assert not (tmp_path / "outputs" / "eval" / "tiny_eval").exists()
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ({"trials": 14}, "trials"),
+    ({"episodes": 0}, "episodes"),
+    ({"n_tasks": 0}, "n_tasks"),
+    ({"trial_steps": "10"}, "trial_steps"),
+    ({"baselines": ["random", "oracle"]}, "baselines"),
+    ({"baselines": "random"}, "baselines"),
+    ({"greedy": "yes"}, "greedy"),
+    ({"videos": -1}, "videos"),
+    ({"fps": 0}, "fps"),
+    ({"tasks": "tasks.json"}, "tasks"),
+    ({"colour": 1}, "config"),
+])
+def test_validate_config_names_the_field(override: dict, field: str) -> None:
+    with pytest.raises(EvalConfigError, match=rf"^{field}: "):
+        validate_config({"checkpoint": "x.pt", **override})
+
+
+def test_jsonl_tasks_run_in_process(checkpoint: Path, tmp_path: Path,
+                                    make_task: Callable[..., Task]) -> None:
+    tasks = [make_task(trials=1, trial_steps=4), make_task(trials=1, trial_steps=6)]
+    path = tmp_path / "tasks.jsonl"
+    path.write_text(json.dumps({"name": "first", "task": tasks[0].to_dict()}) + "\n\n"
+                    + tasks[1].to_json() + "\n")
+    cfg = validate_config({"checkpoint": str(checkpoint), "tasks": str(path), "trials": 2,
+                           "videos": 0, "baselines": ["noop"], "out": str(tmp_path / "ev")})
+    result = run(cfg, log=lambda _: None)
+    assert result.results.names == ["first", tasks[1].task_id]
+    assert [t.episode.trial_steps for t in result.results.tasks] == [4, 6]
+    assert result.videos == [] and (tmp_path / "ev" / "results.json").is_file()
+    table = format_table(result.summary)
+    assert table.splitlines()[1].split()[:3] == ["policy", "trial", "1"]
+    assert [line.split()[0] for line in table.splitlines()[2:]] == ["agent", "noop"]
+
+
+def test_heldout_tasks_come_from_the_checkpoint_split_test_side() -> None:
+    from ada.config import WorldEnvConfig
+    from ada.evaluate import select_tasks
+    from worlds.split import Split
+
+    env = WorldEnvConfig(family="tiny", image_size=16, heldout_fraction=0.3, split_salt="s")
+    tasks = select_tasks("heldout", env, 3, seed=0)
+    assert len(tasks) == 3 and list(tasks) == [t.task_id for t in tasks.values()]
+    split = Split(heldout_fraction=0.3, salt="s")
+    assert all(split.is_heldout(t) for t in tasks.values())
+    assert select_tasks("heldout", env, 3, seed=0) == tasks  # the same set every time
+    with pytest.raises(EvalConfigError, match=r"^tasks: cannot draw"):
+        select_tasks("heldout", WorldEnvConfig(family="tiny", heldout_fraction=0.0), 2, seed=0)
