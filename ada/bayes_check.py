@@ -79,10 +79,11 @@ def run_bandit_check(name: str, seed: int, out_root: Path,
     return result
 
 
-def run_check(name: str, seed: int, out_root: Path, fast: bool = False) -> dict[str, Any]:
+def run_check(name: str, seed: int, out_root: Path, fast: bool = False,
+              overrides: list[str] | None = None) -> dict[str, Any]:
     if name in BANDIT_CHECKS:
         return run_bandit_check(name, seed, out_root,
-                                ["total_frames=200000"] if fast else None)
+                                (["total_frames=200000"] if fast else []) + (overrides or []))
     from ada.learning.sequence_trainer import (
         FAST_SEQUENCE_CHECKS,
         SEQUENCE_CHECKS,
@@ -127,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checks", nargs="+", default=list(CHECKS), choices=CHECKS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path("outputs/bayes_check"))
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="Hydra overrides for the bandit checks' training runs")
     parser.add_argument("--fast", action="store_true",
                         help="about a minute per run: a smoke test, not the pass bars")
     args = parser.parse_args(argv)
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.checks:
         results = []
         for seed in args.seeds:
-            res = run_check(name, seed, args.out, fast=args.fast)
+            res = run_check(name, seed, args.out, fast=args.fast, overrides=args.set)
             results.append(res)
             print(f"[{name} seed {seed}] {res['metric']} = {res['value']:.4f} "
                   f"(bar {res['bar']:.4f})", flush=True)

@@ -20,7 +20,7 @@ from agents.agent import AGENT_SIZES, AgentConfig, agent_config
 from curriculum.config import CurriculumConfig
 
 ENV_KINDS = ("bandit", "world", "levers")
-BACKENDS = ("inline",)
+BACKENDS = ("inline", "ray")
 ALGOS = ("vtrace",)
 DEVICES = ("cpu", "cuda")
 
@@ -161,7 +161,17 @@ class LeversEnvConfig:
 @dataclass(frozen=True)
 class RuntimeConfig:
     """How acting is laid out. num_actors actors each step envs_per_actor envs for
-    unroll_length steps; one learner batch is one unroll of every actor."""
+    unroll_length steps; one learner batch is one unroll of every actor.
+
+    backend "inline" runs the actors in the learner's process; "ray" runs each in its own Ray
+    actor process (`ada.runtime.ray_runtime`). The remaining fields only matter for "ray":
+    address: None starts a private Ray instance on this machine; "auto", "host:port" or
+    "ray://host:port" joins an existing cluster. actor_cpus: CPUs Ray reserves per actor.
+    max_actor_restarts: actor process deaths replaced before the run gives up.
+    overlap: relaunch the consumed actors before the learner step, so acting and learning
+    run concurrently (asynchronous, one update of policy lag that V-trace corrects); false
+    waits for the learner (lock-step, zero lag).
+    """
 
     backend: str = "inline"
     num_actors: int = 1
@@ -169,12 +179,29 @@ class RuntimeConfig:
     unroll_length: int = 20
     device: str = "cpu"
     torch_threads: int = 1
+    address: str | None = None
+    actor_cpus: float = 1.0
+    max_actor_restarts: int = 10
+    overlap: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("backend", self.backend, BACKENDS)
         _check_choice("device", self.device, DEVICES)
         for name in ("num_actors", "envs_per_actor", "unroll_length", "torch_threads"):
             _check_int(name, getattr(self, name), 1)
+        if self.address is not None and (not isinstance(self.address, str)
+                                         or not self.address.strip()):
+            raise ConfigError(f"address: {self.address!r} is not allowed; allowed are null (a "
+                              "private Ray instance), 'auto', 'host:port' or 'ray://host:port'")
+        cpus = self.actor_cpus
+        if isinstance(cpus, bool) or not isinstance(cpus, (int, float)) or not cpus > 0 \
+                or cpus != cpus or cpus == float("inf"):
+            raise ConfigError(f"actor_cpus: {cpus!r} is not allowed; allowed are finite "
+                              "numbers > 0")
+        _check_int("max_actor_restarts", self.max_actor_restarts, 0)
+        if not isinstance(self.overlap, bool):
+            raise ConfigError(f"overlap: {self.overlap!r} is not allowed; allowed are true or "
+                              "false")
 
 
 @dataclass(frozen=True)

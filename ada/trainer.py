@@ -10,7 +10,9 @@ fps and ETA, and writing an atomic checkpoint every `checkpoint_every` updates a
 A run with `resume=auto` continues from the latest checkpoint in its `out_dir`; for envs that
 can save their state (bandits) the continuation is bit-for-bit the uninterrupted run.
 
-The actors here run inline (one process, the same `Actor` class the Ray backend will host).
+With `runtime.backend=inline` the actors run in this process; with `runtime.backend=ray` the
+same `Actor` class runs in Ray actor processes (`ada.runtime.ray_runtime`): the loop, logging,
+curriculum and checkpoints here are shared, only collecting and publishing differ.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from ada.learning.learner import Learner
 from ada.runtime.actor import Actor
 from ada.runtime.env_batch import EnvBatch, SerialEnvBatch
 from ada.runtime.trajectory import Trajectory
-from ada.runtime.weights import InlineWeightSource, cpu_state
+from ada.runtime.weights import InlineWeightSource, WeightSource, cpu_state
 from agents.agent import Agent
 from curriculum import Curriculum, EpisodeStats, make_curriculum
 
@@ -89,6 +91,35 @@ def make_env_batch(env_cfg: EnvConfig, num_envs: int, seed: int,
     return SerialEnvBatch(envs)
 
 
+def _no_task(rng: np.random.Generator) -> Any:
+    raise RuntimeError("this env batch only provides specs; it has no task source")
+
+
+def env_specs(env_cfg: EnvConfig) -> tuple[Any, Any]:
+    """(observation spec, action spec) of the env, from a throw-away env without a renderer:
+    the Ray driver needs the specs to build the learner's network but steps no envs."""
+    if isinstance(env_cfg, WorldEnvConfig):
+        from worlds.env import WorldEnv
+
+        env: Any = WorldEnv(task_source=_no_task, image_size=env_cfg.image_size, render=False)
+    else:
+        env = make_env_batch(env_cfg, 1, seed=0, task_source=_no_task)
+    try:
+        return env.observation_spec(), env.action_spec()
+    finally:
+        env.close()
+
+
+def curriculum_feedback(curriculum: Curriculum | None, episodes: list[dict[str, Any]]) -> None:
+    """Report finished episodes to the curriculum (both backends), then drop the per-step
+    values and rewards the actor attached for it, which the logs do not need."""
+    for ep in episodes:
+        if curriculum is not None and "task_id" in ep:
+            curriculum.update(ep["task_id"], EpisodeStats.from_episode(ep))
+        ep.pop("values", None)
+        ep.pop("rewards", None)
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig,
                  on_log: Callable[[int, dict[str, float]], None] | None = None) -> None:
@@ -104,19 +135,34 @@ class Trainer:
         if self.space is not None:
             self.curriculum = make_curriculum(cfg.curriculum, self.space)
         source = self.curriculum.sample if self.curriculum is not None else None
-        self.envs = [make_env_batch(cfg.env, rt.envs_per_actor, seed=cfg.seed * 7919 + i,
-                                    task_source=source) for i in range(rt.num_actors)]
-        spec, action_spec = self.envs[0].observation_spec(), self.envs[0].action_spec()
+        if rt.backend == "ray":  # envs live in the actor processes
+            self.envs: list[EnvBatch] = []
+            spec, action_spec = env_specs(cfg.env)
+        else:
+            self.envs = [make_env_batch(cfg.env, rt.envs_per_actor, seed=cfg.seed * 7919 + i,
+                                        task_source=source) for i in range(rt.num_actors)]
+            spec, action_spec = self.envs[0].observation_spec(), self.envs[0].action_spec()
         agent = Agent(spec, action_spec, cfg.agent)
         self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device)
-        self.weights = InlineWeightSource(0, cpu_state(agent))
+        self.weights: WeightSource = InlineWeightSource(0, cpu_state(agent))
         grad_allowed = None
         if self.curriculum is not None and getattr(self.curriculum, "cfg", None) is not None \
                 and self.curriculum.cfg.no_grad_new:
             grad_allowed = self.curriculum.grad_allowed
-        self.actors = [Actor(env, copy.deepcopy(agent).cpu(), self.weights, rt.unroll_length,
-                             seed=cfg.seed * 104729 + i, actor_id=i, grad_allowed=grad_allowed)
-                       for i, env in enumerate(self.envs)]
+        self.runtime: Any = None
+        if rt.backend == "ray":
+            from ada.runtime.ray_runtime import RayRuntime
+
+            self.runtime = RayRuntime(cfg, cpu_state(agent), self.curriculum,
+                                      use_grad_flags=grad_allowed is not None,
+                                      overlap=rt.overlap)
+            self.weights = self.runtime.weights
+            self.actors: list[Actor] = []  # remote; a Ray checkpoint holds no actor states
+        else:
+            self.actors = [Actor(env, copy.deepcopy(agent).cpu(), self.weights,
+                                 rt.unroll_length, seed=cfg.seed * 104729 + i, actor_id=i,
+                                 grad_allowed=grad_allowed)
+                           for i, env in enumerate(self.envs)]
         self.episodes: list[dict[str, Any]] = []
         self.history: list[dict[str, float]] = []
         self._writer: Any = None
@@ -169,6 +215,11 @@ class Trainer:
         return Trajectory.concat([actor.unroll() for actor in self.actors])
 
     def train_step(self) -> dict[str, float]:
+        if self.runtime is not None:
+            batch, metrics = self.runtime.train_step(
+                self.learner, lambda eps: curriculum_feedback(self.curriculum, eps))
+            self.episodes.extend(batch.episodes)
+            return metrics
         t0 = time.perf_counter()
         batch = self.collect()
         t1 = time.perf_counter()
@@ -178,11 +229,7 @@ class Trainer:
         metrics["step_s"] = time.perf_counter() - t0
         if batch.learn_mask is not None:
             metrics["learn/masked_fraction"] = float(1.0 - batch.learn_mask.mean())
-        for ep in batch.episodes:
-            if self.curriculum is not None and "task_id" in ep:
-                self.curriculum.update(ep["task_id"], EpisodeStats.from_episode(ep))
-            ep.pop("values", None)
-            ep.pop("rewards", None)
+        curriculum_feedback(self.curriculum, batch.episodes)
         self.episodes.extend(batch.episodes)
         return metrics
 
@@ -274,6 +321,8 @@ class Trainer:
     def close(self) -> None:
         if self._writer:
             self._writer.close()
+        if self.runtime is not None:
+            self.runtime.close()
         for env in self.envs:
             env.close()
         if self.space is not None:
@@ -294,4 +343,4 @@ def load_agent(checkpoint: str | Path) -> tuple[Agent, TrainConfig]:
         env.close()
     agent.load_state_dict(payload["learner"]["agent"])
     return agent.eval(), cfg
-__all__ = ["Trainer", "load_agent", "make_env_batch"]
+__all__ = ["Trainer", "curriculum_feedback", "env_specs", "load_agent", "make_env_batch"]

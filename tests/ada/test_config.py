@@ -36,7 +36,7 @@ def test_default_config_validates() -> None:
 @pytest.mark.parametrize("override,match", [
     ("algo.entropy_cost=-1", r"algo\.entropy_cost: -1.*allowed are numbers >= 0"),
     ("algo.advantage_norm=layer", r"algo\.advantage_norm: 'layer'.*\['none', 'batch'\]"),
-    ("runtime.backend=mpi", r"runtime\.backend: 'mpi'.*\['inline'\]"),
+    ("runtime.backend=mpi", r"runtime\.backend: 'mpi'.*\['inline', 'ray'\]"),
     ("runtime.unroll_length=0", r"runtime\.unroll_length: 0.*integers >= 1"),
     ("agent.width=30", r"agent\.width: 30 must be even and divisible by heads"),
     ("+agent.depth=3", r"agent: unknown field\(s\) \['depth'\]"),
