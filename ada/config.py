@@ -208,7 +208,10 @@ class RuntimeConfig:
 class TrainConfig:
     """The whole run. total_frames: env steps over all actors; log_every/checkpoint_every in
     learner updates; out_dir: where checkpoints and TensorBoard logs go; resume: a checkpoint
-    path, or "auto" to continue from out_dir's latest checkpoint if there is one."""
+    path, or "auto" to continue from out_dir's latest checkpoint if there is one.
+    eval_episodes: bandit rollouts for the exact suboptimality after training; eval_tasks,
+    eval_trials, eval_videos: 3D world held-out evaluation after training (ada.evaluate, into
+    out_dir/eval; 0 tasks = skip)."""
 
     agent: AgentConfig
     algo: VTraceConfig
@@ -221,6 +224,9 @@ class TrainConfig:
     log_every: int = 10
     checkpoint_every: int = 200
     eval_episodes: int = 0
+    eval_tasks: int = 0
+    eval_trials: int = 3
+    eval_videos: int = 1
     out_dir: str = "outputs/train/run"
     resume: str | None = "auto"
     progress: bool = True
@@ -240,8 +246,8 @@ class TrainConfig:
     def from_dict(cfg: Mapping[str, Any]) -> TrainConfig:
         cfg = dict(cfg)
         top = {"agent", "algo", "env", "runtime", "curriculum", "name", "seed", "total_frames",
-               "log_every", "checkpoint_every", "eval_episodes", "out_dir", "resume", "progress",
-               "extra"}
+               "log_every", "checkpoint_every", "eval_episodes", "eval_tasks", "eval_trials",
+               "eval_videos", "out_dir", "resume", "progress", "extra"}
         unknown = sorted(set(cfg) - top)
         if unknown:
             raise ConfigError(f"unknown top-level field(s) {unknown}; allowed are {sorted(top)}")
@@ -281,10 +287,10 @@ class TrainConfig:
 
         rest = {k: cfg[k] for k in top - {"agent", "algo", "env", "runtime", "curriculum"}
                 if k in cfg}
-        for name in ("seed", "eval_episodes"):
+        for name in ("seed", "eval_episodes", "eval_tasks", "eval_videos"):
             if name in rest:
                 _check_int(name, rest[name], 0)
-        for name in ("total_frames", "log_every", "checkpoint_every"):
+        for name in ("total_frames", "log_every", "checkpoint_every", "eval_trials"):
             if name in rest:
                 _check_int(name, rest[name], 1)
         if "resume" in rest and rest["resume"] not in (None, "auto", "never") \

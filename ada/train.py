@@ -1,13 +1,16 @@
 """Train an agent: `python -m ada.train [experiment=<name>] [overrides]`.
 
 A thin Hydra shell: compose the config tree in configs/ (train.yaml and the groups agent/,
-algo/, env/, runtime/, experiment/), validate it into a `TrainConfig` (a wrong value stops here
-with the field name and the allowed values), then hand it to `Trainer`. Outputs land in the
-run directory: `checkpoints/` (atomic, resumable with `resume=auto` and the same `out_dir`)
-and `tb/` (TensorBoard: `tensorboard --logdir outputs/train`).
+algo/, env/, curriculum/, runtime/, experiment/), validate it into a `TrainConfig` (a wrong
+value stops here with the field name and the allowed values), then hand it to `Trainer`.
+Outputs land in the run directory: `checkpoints/` (atomic, resumable with `resume=auto` and the
+same `out_dir`), `tb/` (TensorBoard: `tensorboard --logdir outputs/train`) and, for 3D-world
+runs with `eval_tasks > 0`, `eval/` (held-out per-trial evaluation against random and no-op,
+plot and agent videos, as `python -m ada.evaluate` writes them).
 
 Examples:
 
+    python -m ada.train                                 # the quickstart (experiment=quickstart)
     python -m ada.train experiment=bayes_bandit
     python -m ada.train experiment=bayes_bandit seed=1 total_frames=500000
     python -m ada.train env=bandit agent=bandit algo.entropy_cost=0.003
@@ -55,9 +58,32 @@ def main(cfg: DictConfig) -> None:
             report["eval"] = evaluate_bandit_agent(
                 trainer.learner.agent, train_cfg.env.family(), train_cfg.eval_episodes,
                 seed=train_cfg.seed + 10_000)
-        print(json.dumps(report, indent=2))
     finally:
         trainer.close()
+    if train_cfg.eval_tasks and train_cfg.env.kind == "world":
+        report["heldout_eval"] = heldout_evaluation(train_cfg)
+    print(json.dumps(report, indent=2))
+
+
+def heldout_evaluation(cfg: TrainConfig) -> dict[str, Any]:
+    """The trained agent vs random and no-op on held-out tasks, trial by trial (ada.evaluate),
+    written to out_dir/eval; returns the per-trial means and the trial-1-to-k gains."""
+    from pathlib import Path
+
+    from ada.evaluate import EvalConfig, format_table, run
+
+    out = Path(cfg.out_dir) / "eval"
+    result = run(EvalConfig(checkpoint=str(Path(cfg.out_dir) / "checkpoints"),
+                            tasks="heldout", n_tasks=cfg.eval_tasks, trials=cfg.eval_trials,
+                            seed=cfg.seed, videos=cfg.eval_videos, out=str(out)),
+                 log=lambda msg: print(msg, file=sys.stderr))
+    print(format_table(result.summary), file=sys.stderr)
+    means: dict[str, list[float]] = {}
+    for row in result.summary.rows:
+        means.setdefault(row["policy"], []).append(round(row["mean"], 4))
+    return {"out": str(out), "tasks": cfg.eval_tasks, "mean_per_trial": means,
+            "gain": {k: round(v, 4) for k, v in result.summary.gain.items()},
+            "videos": [str(p) for p in result.videos]}
 
 
 if __name__ == "__main__":

@@ -14,7 +14,10 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
 
 
-def compose_train(overrides: list[str]) -> dict:
+def compose_train(overrides: list[str], quickstart: bool = False) -> dict:
+    """train.yaml composed without the default experiment (the quickstart) unless asked."""
+    if not quickstart and not any(o.startswith("experiment=") for o in overrides):
+        overrides = ["~experiment", *overrides]
     with initialize_config_dir(str(CONFIGS), version_base="1.3"):
         cfg = compose("train", overrides=overrides, return_hydra_config=False)
     container = OmegaConf.to_container(cfg, resolve=False)
@@ -31,6 +34,13 @@ def test_every_experiment_composes_and_validates(experiment: str) -> None:
 def test_default_config_validates() -> None:
     cfg = TrainConfig.from_dict(compose_train([]))
     assert cfg.env.kind == "bandit" and cfg.runtime.backend == "inline"
+
+
+def test_no_arguments_compose_the_quickstart() -> None:
+    cfg = TrainConfig.from_dict(compose_train([], quickstart=True))
+    assert cfg.name == "quickstart" and cfg.env.kind == "world" and cfg.env.family == "tiny"
+    assert cfg.runtime.backend == "ray" and cfg.curriculum.kind == "noop"
+    assert cfg.eval_tasks > 0 and cfg.eval_videos >= 1
 
 
 @pytest.mark.parametrize("override,match", [

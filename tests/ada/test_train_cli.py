@@ -29,7 +29,7 @@ def test_cli_rejects_a_bad_value_before_training(tmp_path: Path) -> None:
 
 
 def test_cli_trains_a_bandit_and_writes_checkpoint_and_tensorboard(tmp_path: Path) -> None:
-    out = run_cli("agent=tiny", "total_frames=2000", "runtime.envs_per_actor=10",
+    out = run_cli("~experiment", "agent=tiny", "total_frames=2000", "runtime.envs_per_actor=10",
                   "log_every=2", f"out_dir={tmp_path}/run", "progress=false", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     assert '"updates": 10' in out.stdout
@@ -53,3 +53,21 @@ def test_world_training_runs_inline(tmp_path: Path) -> None:
     assert trainer.history[-1]["policy_lag"] == 0.0
     agent, loaded = load_agent(latest_checkpoint(tmp_path / "checkpoints"))
     assert loaded.env.kind == "world" and "rgb" in agent.obs_keys
+
+
+def test_quickstart_path_trains_on_ray_then_evaluates_heldout_and_records_a_video(
+        tmp_path: Path) -> None:
+    """The no-argument command's pipeline (experiment=quickstart), shrunk: Ray actors in the 3D
+    world, a checkpoint, TensorBoard, then the held-out per-trial evaluation and a video."""
+    out = run_cli("total_frames=40", "runtime.num_actors=1", "runtime.envs_per_actor=2",
+                  "runtime.unroll_length=5", "env.image_size=16", "eval_tasks=2",
+                  "eval_trials=2", "progress=false", f"out_dir={tmp_path}/run", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    run = tmp_path / "run"
+    assert latest_checkpoint(run / "checkpoints") is not None
+    assert any(p.name.startswith("events.out.tfevents") for p in (run / "tb").iterdir())
+    for name in ("results.json", "per_trial.csv", "per_task.csv", "plot.png"):
+        assert (run / "eval" / name).is_file(), name
+    videos = list((run / "eval" / "videos").glob("*.mp4"))
+    assert len(videos) == 1 and videos[0].stat().st_size > 1000
+    assert '"heldout_eval"' in out.stdout and '"random"' in out.stdout
