@@ -86,11 +86,25 @@ def latest_checkpoint(directory: str | Path) -> Path | None:
     return target if target.is_file() else None
 
 
+# What a resumed run must share with its checkpoint: the network, the task family and the
+# shape of the data. Fields that only say where or how actors run (backend, address, overlap,
+# threads, restarts) may change between a run and its resumption.
+RESUME_COMPARE = ("agent", "env", "runtime.num_actors", "runtime.envs_per_actor",
+                  "runtime.unroll_length")
+
+
+def _lookup(config: dict[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for key in dotted.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
 def load_checkpoint(path: str | Path, config: dict[str, Any] | None = None,
-                    compare: tuple[str, ...] = ("agent", "env", "runtime")) -> dict[str, Any]:
-    """Load and validate a checkpoint. If `config` is given, the sections named in `compare`
-    must equal the checkpoint's (resuming a different network or env is an error, not a
-    silent partial load)."""
+                    compare: tuple[str, ...] = RESUME_COMPARE) -> dict[str, Any]:
+    """Load and validate a checkpoint. If `config` is given, the (dotted) fields named in
+    `compare` must equal the checkpoint's (resuming a different network or env is an error,
+    not a silent partial load)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint: no file at {path}")
@@ -111,7 +125,7 @@ def load_checkpoint(path: str | Path, config: dict[str, Any] | None = None,
         raise CheckpointError(f"checkpoint {path}: missing field(s) {missing}")
     if config is not None:
         for section in compare:
-            saved, now = payload["config"].get(section), config.get(section)
+            saved, now = _lookup(payload["config"], section), _lookup(config, section)
             if saved != now:
                 raise CheckpointError(
                     f"checkpoint {path}: config field '{section}' differs from the run's "

@@ -96,3 +96,19 @@ def test_bad_checkpoints_name_the_problem(tmp_path: Path) -> None:
     torch.save({"format": "ada-checkpoint", "version": 1, "learner": {"agent": {}}}, partial)
     with pytest.raises(CheckpointError, match=r"missing field\(s\).*learner.optimizer"):
         load_checkpoint(partial)
+
+
+def test_resume_allows_a_different_launch_layout_but_not_data_shape(tmp_path: Path) -> None:
+    """Where and how actors run (overlap, restarts, cluster address) may change on resume; the batch
+    layout may not."""
+    Trainer(small_config(tmp_path)).run(max_updates=1)
+    relaunched = small_config(tmp_path, runtime={"envs_per_actor": 8, "unroll_length": 3,
+                                                 "num_actors": 2,
+                                                 "overlap": False, "max_actor_restarts": 3})
+    trainer = Trainer(relaunched)
+    assert trainer.maybe_resume() is not None and trainer.learner.updates == 1
+    trainer.close()
+    reshaped = small_config(tmp_path, runtime={"envs_per_actor": 4, "unroll_length": 3,
+                                               "num_actors": 2})
+    with pytest.raises(CheckpointError, match="config field 'runtime.envs_per_actor' differs"):
+        Trainer(reshaped).maybe_resume()
