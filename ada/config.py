@@ -59,14 +59,29 @@ def _check_choice(path: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class BanditEnvConfig:
-    """env.kind=bandit. arms: list of {beta: [a, b]} (unknown arm) or {p: x} (known arm)."""
+    """env.kind=bandit. arms: list of {beta: [a, b]} (unknown arm) or {p: x} (known arm).
+    known_p_start / warmup_frames: training curriculum moving the known arms' p from
+    known_p_start to their configured p over the first warmup_frames frames of each actor's
+    env batch (see worlds.bandit_vec); evaluation always uses the configured arms."""
 
     kind: str = "bandit"
     arms: tuple[Any, ...] = ({"beta": [1.0, 1.0]}, {"beta": [1.0, 1.0]})
     horizon: int = 20
+    known_p_start: float | None = None
+    warmup_frames: int = 0
 
     def __post_init__(self) -> None:
-        self.family()  # validates
+        family = self.family()  # validates
+        if self.known_p_start is not None:
+            if not family.known_arms:
+                raise ValueError(f"known_p_start: {self.known_p_start!r} is not allowed "
+                                 "without a known arm ({p: x}); allowed is null")
+            if (isinstance(self.known_p_start, bool)
+                    or not isinstance(self.known_p_start, (int, float))
+                    or not 0.0 <= float(self.known_p_start) <= 1.0):
+                raise ValueError(f"known_p_start: {self.known_p_start!r} is not allowed; "
+                                 "allowed are null or numbers in [0, 1]")
+        _check_int("warmup_frames", self.warmup_frames, 0)
 
     def family(self) -> Any:
         from worlds.bandit import BanditFamily, BetaArm, KnownArm

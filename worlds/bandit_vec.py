@@ -6,8 +6,16 @@ than the network. `VectorBandit` keeps the same observation spec and dynamics as
 and follows the auto-reset convention of `ada.runtime.env_batch`: when an episode ends, the
 returned observation is the first of the next episode and `first` marks it.
 
-Its whole state (arm probabilities, clocks, RNG) is in `state_dict`, so a training run that
-checkpoints resumes bit for bit.
+Its whole state (arm probabilities, clocks, RNG, frames stepped) is in `state_dict`, so a
+training run that checkpoints resumes bit for bit.
+
+`known_p_start` / `warmup_frames` are a training curriculum over the known arms: their p moves
+linearly from `known_p_start` to the family's p over the first `warmup_frames` frames this batch
+steps, then stays. Why: with a known arm at p=0.6 against a Beta(1,1) arm (prior mean 0.5), a
+policy that does not yet condition on its history gains by pulling the known arm at once, and
+every seed collapsed onto it within ~0.7M frames; at p=0.5 there is no such trap, history
+conditioning is learnt first and then carries over as p moves to 0.6. Evaluation always uses
+the family itself.
 """
 
 from __future__ import annotations
@@ -36,10 +44,22 @@ class VectorStep:
 class VectorBandit:
     """`num_envs` independent episodes of `family`, all stepped by one `step` call."""
 
-    def __init__(self, family: BanditFamily, num_envs: int, seed: int | None = None) -> None:
+    def __init__(self, family: BanditFamily, num_envs: int, seed: int | None = None,
+                 known_p_start: float | None = None, warmup_frames: int = 0) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs: {num_envs} is not allowed; allowed are integers >= 1")
+        if known_p_start is not None and not 0.0 <= known_p_start <= 1.0:
+            raise ValueError(f"known_p_start: {known_p_start} is not allowed; allowed are "
+                             "null or numbers in [0, 1]")
+        if warmup_frames < 0:
+            raise ValueError(f"warmup_frames: {warmup_frames} is not allowed; allowed are "
+                             "integers >= 0")
         self.family = family
+        self._known = np.array([i in family.known_arms for i in range(family.n_arms)])
+        self._known_target = np.array([getattr(arm, "p", 0.0) for arm in family.arms])
+        self.known_p_start = known_p_start
+        self.warmup_frames = warmup_frames
+        self.frames = 0
         self.num_envs = num_envs
         self._rng = np.random.default_rng(seed)
         self._spec_env = BanditEnv(family, seed=0)
@@ -56,9 +76,18 @@ class VectorBandit:
     def action_spec(self) -> specs.DiscreteArray:
         return self._spec_env.action_spec()
 
+    def known_p(self) -> np.ndarray:
+        """The known arms' p for episodes starting now (the family's p after the warm-up)."""
+        if self.known_p_start is None or self.frames >= self.warmup_frames:
+            return self._known_target
+        frac = self.frames / self.warmup_frames
+        return self.known_p_start + frac * (self._known_target - self.known_p_start)
+
     def _sample_probs(self, idx: np.ndarray) -> None:
         for i in idx:
             self.probs[i] = self.family.sample_probs(self._rng)
+        if self.known_p_start is not None and self._known.any() and len(idx):
+            self.probs[np.ix_(idx, np.flatnonzero(self._known))] = self.known_p()[self._known]
 
     def _observation(self) -> dict[str, np.ndarray]:
         n, h = self.family.n_arms, self.family.horizon
@@ -87,6 +116,7 @@ class VectorBandit:
         p = self.probs[np.arange(self.num_envs), actions]
         reward = (self._rng.random(self.num_envs) < p).astype(np.float32)
         self.t += 1
+        self.frames += self.num_envs
         self._returns += reward
         self._prev_action[:] = actions
         self._prev_reward[:] = reward
@@ -106,7 +136,7 @@ class VectorBandit:
     def state_dict(self) -> dict[str, Any]:
         return {"probs": self.probs.copy(), "t": self.t.copy(),
                 "prev_action": self._prev_action.copy(), "prev_reward": self._prev_reward.copy(),
-                "returns": self._returns.copy(),
+                "returns": self._returns.copy(), "frames": self.frames,
                 "rng": copy.deepcopy(self._rng.bit_generator.state)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -115,6 +145,7 @@ class VectorBandit:
         self._prev_action[:] = state["prev_action"]
         self._prev_reward[:] = state["prev_reward"]
         self._returns[:] = state["returns"]
+        self.frames = int(state.get("frames", 0))
         self._rng.bit_generator.state = copy.deepcopy(state["rng"])
 
     def close(self) -> None:
