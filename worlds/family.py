@@ -114,7 +114,10 @@ class FamilyConfig:
     goal_conjuncts: tuple[int, int] = (1, 1)
     negation_prob: float = 0.0                  # chance a (non-first) goal literal is negated
     goal_predicates: tuple[str, ...] = ("hold", "near")
+    near_agent_prob: float = 0.5                # chance a near() goal literal is near(agent, o)
+    lookalike_distractors: bool = False         # distractors share the chain input's shape
     rule_predicates: tuple[str, ...] = ("hold", "near")
+    rule_pair_conditions: bool = True           # rule conditions may relate two objects
     # ---- physics and episode
     dynamics: DynamicsRanges = field(default_factory=DynamicsRanges)
     episode: EpisodeSpec = field(default_factory=EpisodeSpec)
@@ -141,7 +144,7 @@ class FamilyConfig:
         _number("position_jitter", self.position_jitter, 0.0, MAX_JITTER)
         _int_pair("rule_depth", self.rule_depth, 0, MAX_RULES)
         _int_pair("n_distractor_rules", self.n_distractor_rules, 0, MAX_RULES)
-        for name in ("dead_end_prob", "hidden_prob", "negation_prob"):
+        for name in ("dead_end_prob", "hidden_prob", "negation_prob", "near_agent_prob"):
             _number(name, getattr(self, name), 0.0, 1.0)
         _int_pair("goal_disjuncts", self.goal_disjuncts, 1, MAX_DISJUNCTS)
         _int_pair("goal_conjuncts", self.goal_conjuncts, 1, MAX_CONJUNCTS)
@@ -151,6 +154,13 @@ class FamilyConfig:
         if self.goal_predicates == ("on",) and self.n_objects[0] < 2:
             _fail("n_objects", f"{self.n_objects!r}: goals made only of on() need at least 2 "
                   "objects; allowed min >= 2")
+        for name in ("lookalike_distractors", "rule_pair_conditions"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, f"{getattr(self, name)!r} is not allowed: need true or false")
+        if self.lookalike_distractors and self.n_objects[1] > MAX_OBJECTS_PER_SHAPE:
+            _fail("n_objects", f"{self.n_objects!r} does not fit lookalike_distractors: one "
+                  f"shape has {MAX_OBJECTS_PER_SHAPE} slots; allowed max: "
+                  f"{MAX_OBJECTS_PER_SHAPE}")
         if not isinstance(self.dynamics, DynamicsRanges):
             _fail("dynamics", f"{self.dynamics!r} is not a DynamicsRanges")
         if not isinstance(self.episode, EpisodeSpec):

@@ -164,7 +164,8 @@ class GameSampler:
                     return t
             return self._choice(reuse) if reuse else None
 
-        if pred in ("hold", "see") or (pred == "near" and self.rng.random() < 0.5):
+        if pred in ("hold", "see") or (pred == "near"
+                                       and self.rng.random() < self.fam.near_agent_prob):
             a: Entity | None = AGENT
         else:
             a = pick(None)
@@ -211,7 +212,7 @@ class GameSampler:
         """(predicate, is_pair) forms a rule condition can take in this family."""
         preds = self.fam.rule_predicates
         forms = [(p, False) for p in AGENT_PREDICATES if p in preds]
-        if allow_pair:
+        if allow_pair and self.fam.rule_pair_conditions:
             forms += [(p, True) for p in PAIR_PREDICATES if p in preds]
         return forms
 
@@ -309,8 +310,12 @@ class GameSampler:
             k = depth if i == 0 else self._int((0, depth))
             self._chain(x, min(k, MAX_RULES - len(self.rules)))
         distractors = []
+        # look-alikes: only colour tells the distractors from the first chain's input, so
+        # when its rule is hidden the agent must try them (AdA's "which one" adaptation)
+        lead = next((o for o in self.initial if o in self.needed), None)
+        shapes = (lead.shape,) if self.fam.lookalike_distractors and lead else SHAPES
         for _ in range(self.budget - len(self.initial)):
-            d = self._new_type()
+            d = self._new_type(shapes)
             if d is None:
                 raise SampleRejectedError("out of object slots for distractors")
             distractors.append(d)

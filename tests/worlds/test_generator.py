@@ -20,7 +20,7 @@ from worlds.split import Split
 from worlds.task import AGENT, DYNAMICS_RANGES, MAX_RULES, Literal, ObjectType, Ramp, Task, Terrain
 from worlds.tile_graph import can_step, is_strongly_connected, reachable
 
-FAMILIES = ("tiny", "default")
+FAMILIES = ("tiny", "default", "lookalike")
 
 
 @pytest.fixture(scope="module")
@@ -296,6 +296,10 @@ def test_shipped_families_load_and_round_trip() -> None:
     ({"dynamics": {"friction": [0.0, 1.0]}}, "FamilyConfig.dynamics.friction"),
     ({"episode": {"control_hz": 7}}, "FamilyConfig.episode.control_hz"),
     ({"arena_tile": [3, 4]}, "unknown key(s) ['arena_tile']"),
+    ({"near_agent_prob": -0.1}, "FamilyConfig.near_agent_prob"),
+    ({"lookalike_distractors": "yes"}, "FamilyConfig.lookalike_distractors"),
+    ({"rule_pair_conditions": 1}, "FamilyConfig.rule_pair_conditions"),
+    ({"lookalike_distractors": True, "n_objects": [2, 7]}, "FamilyConfig.n_objects"),
 ])
 def test_bad_family_configs_name_the_field(overrides: dict, field: str) -> None:
     d = load_family("tiny").to_dict()
@@ -304,3 +308,35 @@ def test_bad_family_configs_name_the_field(overrides: dict, field: str) -> None:
         FamilyConfig.from_mapping(d)
     assert field in str(e.value)
     assert "allowed" in str(e.value) or "not one of" in str(e.value)
+
+
+def test_lookalike_family_hides_which_same_shape_object_makes_the_goal() -> None:
+    """configs/world/lookalike.yaml: every task is `hold(agent, X)` where X is made by ONE
+    hidden `near(agent, Y)` rule and Y sits among 1-2 objects of its own shape, so the agent
+    cannot tell Y from its look-alikes except by trying (issue 5's adaptation family)."""
+    fam = load_family("lookalike")
+    assert FamilyConfig.from_mapping(fam.to_dict()) == fam
+    tasks = TaskGenerator(fam).generate(0, 60)
+    for task in tasks:
+        (lit,) = task.game.goal.literals
+        (rule,) = task.game.rules
+        assert lit.predicate == "hold" and lit.a == AGENT
+        assert rule.hidden and rule.product == lit.b
+        assert rule.condition.predicate == "near" and rule.condition.a == AGENT
+        shapes = {o.type.shape for o in task.world.objects}
+        assert shapes == {rule.condition.b.shape}, describe(task)
+        assert 2 <= len(task.world.objects) <= 3
+    assert {len(t.world.objects) for t in tasks} == {2, 3}
+
+
+def test_near_agent_prob_and_pair_conditions_steer_the_sampler() -> None:
+    d = load_family("tiny").to_dict()
+    d.update(goal_predicates=["near"], near_agent_prob=1.0, rule_pair_conditions=False,
+             n_objects=[2, 3])
+    for task in TaskGenerator(FamilyConfig.from_mapping(d)).generate(1, 60):
+        assert all(lit.a == AGENT for lit in task.game.goal.literals)
+        assert all(r.condition.a == AGENT for r in task.game.rules)
+    d.update(near_agent_prob=0.0, rule_pair_conditions=True)
+    pairs = [lit.a != AGENT for t in TaskGenerator(FamilyConfig.from_mapping(d)).generate(1, 60)
+             for lit in t.game.goal.literals]
+    assert all(pairs)
