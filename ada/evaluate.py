@@ -24,7 +24,6 @@ value exits with status 2 and one line naming the field and the allowed values.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sys
@@ -39,6 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ada.policies import POLICY_NAMES
 from worlds.task import MAX_TRIALS, Task, TaskValidationError
+from worlds.task_files import jsonl_records, record_name, task_from_record
 
 if TYPE_CHECKING:  # the library imports torch; the CLI loads it only after validation
     from ada.eval.trials import EvalResults, Summary
@@ -171,23 +171,9 @@ def _jsonl_tasks(path: Path) -> dict[str, Task]:
     """Tasks of a JSONL file, named by a record's "name" (else the task id); errors name the
     file and line."""
     out: list[tuple[str, Task]] = []
-    with path.open() as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TaskValidationError(f"{where}: not valid JSON ({e})") from None
-            name = record.get("name") if isinstance(record, Mapping) else None
-            if isinstance(record, Mapping) and "world" not in record and "task" in record:
-                record = record["task"]
-            try:
-                task = Task.from_dict(record)
-            except TaskValidationError as e:
-                raise TaskValidationError(f"{where}: {e}") from None
-            out.append((name if isinstance(name, str) and name else task.task_id, task))
+    for lineno, record in jsonl_records(path):
+        task = task_from_record(record, f"{path}:{lineno}")
+        out.append((record_name(record) or task.task_id, task))
     if not out:
         raise EvalConfigError(f"tasks: {str(path)!r} holds no tasks")
     return _unique_names(out)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import math
 import sys
 from collections.abc import Callable, Mapping
@@ -45,6 +44,7 @@ from ada.video import (
 from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS
 from worlds.env import WorldEnv
 from worlds.task import MAX_TRIALS, EpisodeSpec, Task, TaskValidationError
+from worlds.task_files import jsonl_records, task_from_record
 
 MAX_VIEW_SIZE = 2048
 TASK_FIELDS = ("file", "index", "id", "tasks_file", "family", "seed")
@@ -156,28 +156,6 @@ def validate_config(d: Mapping[str, Any]) -> RenderConfig:
 
 
 # ---- task loading ----------------------------------------------------------------------------
-def _task_from_record(record: Any, where: str) -> Task:
-    """A JSONL line is a Task dict, or a record holding one under "task"."""
-    if isinstance(record, Mapping) and "world" not in record and "task" in record:
-        record = record["task"]
-    try:
-        return Task.from_dict(record)
-    except TaskValidationError as e:
-        raise TaskValidationError(f"{where}: {e}") from None
-
-
-def _jsonl_records(path: Path) -> list[tuple[int, Any]]:
-    out = []
-    with path.open() as f:
-        for lineno, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    out.append((lineno, json.loads(line)))
-                except json.JSONDecodeError as e:
-                    raise TaskValidationError(f"{path}:{lineno}: not valid JSON ({e})") from None
-    return out
-
-
 def _probe_tasks() -> list[tuple[str, Task]] | None:
     """(name, task) pairs of the probe suite, or None if worlds.probes is not available. A
     probe can then be named by its task id or by its name (file stem)."""
@@ -208,12 +186,12 @@ def load_task(sel: TaskSelector, resolve_path: Callable[[str], str] = str) -> Ta
         if not path.is_file():
             raise RenderConfigError(f"task.file: {str(path)!r} does not exist")
         if path.suffix == ".jsonl":
-            records = _jsonl_records(path)
+            records = jsonl_records(path)
             if sel.index >= len(records):
                 raise RenderConfigError(f"task.index: {sel.index} is out of range; "
                                         f"{path} holds {len(records)} tasks")
             lineno, record = records[sel.index]
-            return _task_from_record(record, f"{path}:{lineno}")
+            return task_from_record(record, f"{path}:{lineno}")
         try:
             return Task.from_json(path.read_text())
         except TaskValidationError as e:
@@ -231,10 +209,10 @@ def load_task(sel: TaskSelector, resolve_path: Callable[[str], str] = str) -> Ta
         path = Path(resolve_path(sel.tasks_file))
         if not path.is_file():
             raise RenderConfigError(f"task.tasks_file: {str(path)!r} does not exist")
-        for lineno, record in _jsonl_records(path):
+        for lineno, record in jsonl_records(path):
             if _record_id(record) == sel.id:
-                return _task_from_record(record, f"{path}:{lineno}")
-            task = _task_from_record(record, f"{path}:{lineno}")
+                return task_from_record(record, f"{path}:{lineno}")
+            task = task_from_record(record, f"{path}:{lineno}")
             if task.task_id == sel.id:
                 return task
         raise RenderConfigError(f"task.id: {sel.id!r} is neither a probe task nor in {path}")
