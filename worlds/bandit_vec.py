@@ -16,6 +16,13 @@ policy that does not yet condition on its history gains by pulling the known arm
 every seed collapsed onto it within ~0.7M frames; at p=0.5 there is no such trap, history
 conditioning is learnt first and then carries over as p moves to 0.6. Evaluation always uses
 the family itself.
+
+`reward="expected"` returns p of the pulled arm as the reward (the observation's `prev_reward`
+stays the sampled 0/1 outcome, so the agent still learns only from what it saw). It is a
+variance reduction, not a different objective: E[r_t | p, h_t, a_t] = p[a_t], and every
+policy-gradient term multiplying r_t depends only on (h_t, a_t), so the gradient's expectation
+is unchanged while the Bernoulli noise of each pull leaves the learning signal. That noise
+matters when the value of exploring is small: at known p=0.6 the first-pull Q gap is 0.063.
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ class VectorBandit:
     """`num_envs` independent episodes of `family`, all stepped by one `step` call."""
 
     def __init__(self, family: BanditFamily, num_envs: int, seed: int | None = None,
-                 known_p_start: float | None = None, warmup_frames: int = 0) -> None:
+                 known_p_start: float | None = None, warmup_frames: int = 0,
+                 reward: str = "sampled") -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs: {num_envs} is not allowed; allowed are integers >= 1")
         if known_p_start is not None and not 0.0 <= known_p_start <= 1.0:
@@ -54,6 +62,10 @@ class VectorBandit:
         if warmup_frames < 0:
             raise ValueError(f"warmup_frames: {warmup_frames} is not allowed; allowed are "
                              "integers >= 0")
+        if reward not in ("sampled", "expected"):
+            raise ValueError(f"reward: {reward!r} is not allowed; allowed are "
+                             "['sampled', 'expected']")
+        self.reward_kind = reward
         self.family = family
         self._known = np.array([i in family.known_arms for i in range(family.n_arms)])
         self._known_target = np.array([getattr(arm, "p", 0.0) for arm in family.arms])
@@ -114,12 +126,13 @@ class VectorBandit:
         if actions.shape != (self.num_envs,) or actions.min() < 0 or actions.max() >= n:
             raise ValueError(f"actions must be ({self.num_envs},) arm indices in [0, {n})")
         p = self.probs[np.arange(self.num_envs), actions]
-        reward = (self._rng.random(self.num_envs) < p).astype(np.float32)
+        outcome = (self._rng.random(self.num_envs) < p).astype(np.float32)
+        reward = p.astype(np.float32) if self.reward_kind == "expected" else outcome
         self.t += 1
         self.frames += self.num_envs
         self._returns += reward
         self._prev_action[:] = actions
-        self._prev_reward[:] = reward
+        self._prev_reward[:] = outcome
         done = self.t >= self.family.horizon
         episodes = [{"return": float(self._returns[i]), "length": int(self.t[i]), "env": int(i)}
                     for i in np.flatnonzero(done)]
