@@ -62,16 +62,13 @@ class BanditEnvConfig:
     """env.kind=bandit. arms: list of {beta: [a, b]} (unknown arm) or {p: x} (known arm).
     known_p_start / warmup_frames: training curriculum moving the known arms' p from
     known_p_start to their configured p over the first warmup_frames frames of each actor's
-    env batch (see worlds.bandit_vec); evaluation always uses the configured arms.
-    reward: sampled (the 0/1 outcome) or expected (p of the pulled arm, a variance reduction
-    for training; the observation keeps the outcome)."""
+    env batch (see worlds.bandit_vec); evaluation always uses the configured arms."""
 
     kind: str = "bandit"
     arms: tuple[Any, ...] = ({"beta": [1.0, 1.0]}, {"beta": [1.0, 1.0]})
     horizon: int = 20
     known_p_start: float | None = None
     warmup_frames: int = 0
-    reward: str = "sampled"
 
     def __post_init__(self) -> None:
         family = self.family()  # validates
@@ -85,7 +82,6 @@ class BanditEnvConfig:
                 raise ValueError(f"known_p_start: {self.known_p_start!r} is not allowed; "
                                  "allowed are null or numbers in [0, 1]")
         _check_int("warmup_frames", self.warmup_frames, 0)
-        _check_choice("reward", self.reward, ("sampled", "expected"))
 
     def family(self) -> Any:
         from worlds.bandit import BanditFamily, BetaArm, KnownArm

@@ -78,7 +78,7 @@ def make_env_batch(env_cfg: EnvConfig, num_envs: int, seed: int,
 
         return VectorBandit(env_cfg.family(), num_envs, seed=seed,
                             known_p_start=env_cfg.known_p_start,
-                            warmup_frames=env_cfg.warmup_frames, reward=env_cfg.reward)
+                            warmup_frames=env_cfg.warmup_frames)
     if task_source is None:
         task_source = make_task_space(env_cfg).sample
     if isinstance(env_cfg, LeversEnvConfig):

@@ -53,7 +53,6 @@ def test_no_arguments_compose_the_quickstart() -> None:
     ("env.horizon=0", r"env\.horizon"),
     ("env.known_p_start=0.5", r"env\.known_p_start: 0\.5 is not allowed without a known arm"),
     ("env.warmup_frames=-1", r"env\.warmup_frames: -1.*integers >= 0"),
-    ("env.reward=mean", r"env\.reward: 'mean'.*\['sampled', 'expected'\]"),
     ("+algo.lr=0.1", r"algo: unknown field\(s\) \['lr'\]"),
     ("total_frames=0", r"total_frames: 0.*integers >= 1"),
     ("resume=/no/such/file.pt", r"resume: '/no/such/file.pt'.*'auto'"),

@@ -53,19 +53,3 @@ def test_without_warmup_known_arm_is_the_family_p() -> None:
 def test_bad_warmup_arguments_name_the_field(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         VectorBandit(FAMILY, 2, **kwargs)
-
-
-def test_expected_reward_is_p_while_the_observation_keeps_the_outcome() -> None:
-    family = BanditFamily.directed_exploration(p_known=0.3, horizon=5)
-    vec = VectorBandit(family, 2000, seed=0, reward="expected")
-    vec.reset()
-    out = vec.step(np.zeros(2000, int))
-    np.testing.assert_allclose(out.reward, 0.3, rtol=1e-6)
-    outcome = out.obs["prev_reward"][:, 0]
-    assert set(np.unique(outcome)) == {0.0, 1.0} and abs(outcome.mean() - 0.3) < 0.04
-    sampled = VectorBandit(family, 2000, seed=0)
-    sampled.reset()
-    same = sampled.step(np.zeros(2000, int))
-    np.testing.assert_array_equal(same.reward, outcome)  # same draws, reward = outcome
-    with pytest.raises(ValueError, match=r"reward: 'mean'.*\['sampled', 'expected'\]"):
-        VectorBandit(family, 2, reward="mean")
