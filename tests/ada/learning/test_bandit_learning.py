@@ -20,7 +20,7 @@ BAR = 1.5  # exact suboptimality; reward-blind policies are at 2.431
 def test_v_trace_meta_learns_a_two_armed_bandit(tmp_path: Path) -> None:
     cfg = bandit_config("bayes_bandit", seed=0, out_dir=tmp_path,
                         overrides=[f"total_frames={FRAMES}", "runtime=inline",
-                                       "runtime.envs_per_actor=32",
+                                   "runtime.envs_per_actor=32",
                                    "algo.final_learning_rate=null",
                                    # the full check's 0.01 delays the phase transition past
                                    # 1M frames; 0.003 learns sooner (less reliably long-run)
