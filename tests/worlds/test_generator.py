@@ -312,8 +312,8 @@ def test_bad_family_configs_name_the_field(overrides: dict, field: str) -> None:
 
 def test_lookalike_family_hides_which_same_shape_object_makes_the_goal() -> None:
     """configs/world/lookalike.yaml: every task is `hold(agent, X)` where X is made by ONE
-    hidden `near(agent, Y)` rule and Y sits among 1-2 objects of its own shape, so the agent
-    cannot tell Y from its look-alikes except by trying (issue 5's adaptation family)."""
+    hidden `hold(agent, Y)` rule and Y sits among 1-2 objects of its own shape, so the agent
+    cannot tell Y from its look-alikes except by picking them up (issue 5's adaptation family)."""
     fam = load_family("lookalike")
     assert FamilyConfig.from_mapping(fam.to_dict()) == fam
     tasks = TaskGenerator(fam).generate(0, 60)
@@ -322,7 +322,7 @@ def test_lookalike_family_hides_which_same_shape_object_makes_the_goal() -> None
         (rule,) = task.game.rules
         assert lit.predicate == "hold" and lit.a == AGENT
         assert rule.hidden and rule.product == lit.b
-        assert rule.condition.predicate == "near" and rule.condition.a == AGENT
+        assert rule.condition.predicate == "hold" and rule.condition.a == AGENT
         shapes = {o.type.shape for o in task.world.objects}
         assert shapes == {rule.condition.b.shape}, describe(task)
         assert 2 <= len(task.world.objects) <= 3

@@ -1,0 +1,70 @@
+"""tools/run_adaptation_experiment.py: the gain statistics, the table, and one tiny real run."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        "run_adaptation_experiment", ROOT / "tools" / "run_adaptation_experiment.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_gain_is_last_minus_first_trial_with_paired_standard_error() -> None:
+    tool = _tool()
+    per_task = np.array([[0.0, 0.5, 0.5], [0.2, 0.2, 0.6], [0.1, 0.1, 0.1]])
+    gain, se = tool.gain_stats(per_task)
+    d = np.array([0.5, 0.4, 0.0])
+    assert gain == pytest.approx(d.mean())
+    assert se == pytest.approx(d.std(ddof=1) / np.sqrt(3))
+
+
+def test_summary_separates_memory_arms_and_keeps_seed_spread() -> None:
+    tool = _tool()
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 0.2, size=(20, 3))
+    learner = base + np.array([0.0, 0.2, 0.3])  # adapts: +0.3 from trial 1 to 3
+    per_run = {}
+    for s in (0, 1, 2):
+        per_run[(128, s)] = {"agent": learner + 0.01 * s, "random": base, "noop": 0 * base}
+        per_run[(0, s)] = {"agent": base + 0.01 * s, "random": base, "noop": 0 * base}
+    arms = tool.summarise(per_run)
+    assert list(arms)[:2] == ["memory 128", "memory 0"]
+    assert arms["memory 128"]["gain_mean"] == pytest.approx(
+        0.3 + (base[:, 2] - base[:, 0]).mean())
+    assert arms["memory 128"]["gain_sd"] == pytest.approx(0.0, abs=1e-12)
+    assert arms["memory 0"]["gain_mean"] == pytest.approx((base[:, 2] - base[:, 0]).mean())
+    assert arms["memory 128"]["per_trial_sd"][0] == pytest.approx(0.01)
+    table = tool.table_markdown(arms, 1000, 20)
+    assert "| memory 128 | 0, 1, 2 |" in table and "| random | - |" in table
+    assert "1,000 training frames" in table
+
+
+def test_tiny_experiment_trains_evaluates_and_writes_outputs(tmp_path: Path) -> None:
+    """Two real (minuscule) training processes, memory 8 and the memory-0 control, then the
+    held-out evaluation on the same tasks; a second call reuses the finished runs."""
+    tool = _tool()
+    args = ["--seeds", "0", "--memory", "8", "0", "--frames", "640", "--eval-tasks", "2",
+            "--videos", "0", "--out", str(tmp_path), "--set", "runtime.envs_per_actor=4"]
+    assert tool.main(args) == 0
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert set(res["per_task"]) == {"mem8_seed0", "mem0_seed0"}
+    for run in res["per_task"].values():
+        assert np.asarray(run["agent"]).shape == (2, 3)
+    assert res["arms"]["noop"]["per_trial_mean"] == [0.0, 0.0, 0.0]
+    assert (tmp_path / "plot.png").stat().st_size > 0
+    assert "| memory 0 |" in (tmp_path / "table.md").read_text()
+    assert tool.trained_frames(tmp_path / "mem0_seed0") >= 640
+    assert tool.main(args) == 0  # nothing left to train: only re-evaluates
+    assert json.loads((tmp_path / "results.json").read_text())["train_wall_seconds"] == {}

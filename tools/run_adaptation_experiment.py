@@ -1,0 +1,208 @@
+"""Issue 5's adaptation experiment: does memory buy a trial-1-to-trial-3 gain on `lookalike`?
+
+    python tools/run_adaptation_experiment.py --seeds 0 1 2 --memory 128 0 --frames 2000000
+
+For every (memory length, seed) pair this trains `experiment=lookalike` in its own process
+(`--jobs` at a time; inline runtime, one core each), then evaluates every trained agent on ONE
+fixed set of held-out tasks with the same episode seeds (`--eval-seed`), beside the random and
+no-op baselines. Memory length 0 is the control: the same network without its memory, so it
+cannot carry anything from one trial to the next and should show no gain.
+
+The claim under test is a difference between trials of the same agent, so the statistic is the
+gain: mean held-out score in the last trial minus trial 1. Reported per run (with the paired
+standard error across tasks) and per memory length (mean and standard deviation across seeds).
+Outputs in --out: one folder per run (checkpoints/, tb/, train.log, eval/), results.json,
+table.md (the README table) and plot.png (mean score per trial, one line per memory length).
+A run whose checkpoint already holds the requested frames is not retrained (`resume=auto`
+continues a killed one), so the command can be re-run to extend or re-aggregate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_dir(out: Path, memory: int, seed: int) -> Path:
+    return out / f"mem{memory}_seed{seed}"
+
+
+def train_command(memory: int, seed: int, frames: int, out: Path,
+                  extra: Sequence[str]) -> list[str]:
+    return [sys.executable, "-m", "ada.train", "experiment=lookalike", f"seed={seed}",
+            f"agent.memory_length={memory}", f"total_frames={frames}",
+            f"name=lookalike_mem{memory}", f"out_dir={run_dir(out, memory, seed)}",
+            "resume=auto", "progress=false", *extra]
+
+
+def trained_frames(path: Path) -> int:
+    """Frames in the run's latest checkpoint (0 if none): lets a re-run skip finished work."""
+    from ada.learning.checkpoint import latest_checkpoint, load_checkpoint
+
+    latest = latest_checkpoint(path / "checkpoints")
+    return 0 if latest is None else int(load_checkpoint(latest)["learner"]["frames"])
+
+
+def train_all(pairs: list[tuple[int, int]], frames: int, out: Path, jobs: int,
+              extra: Sequence[str]) -> dict[tuple[int, int], float]:
+    """Trains the pairs, `jobs` processes at a time; returns wall seconds per pair."""
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    todo = [p for p in pairs if trained_frames(run_dir(out, *p)) < frames]
+    running: dict[tuple[int, int], tuple[subprocess.Popen[bytes], float]] = {}
+    walls: dict[tuple[int, int], float] = {}
+    while todo or running:
+        while todo and len(running) < jobs:
+            m, s = todo.pop(0)
+            d = run_dir(out, m, s)
+            d.mkdir(parents=True, exist_ok=True)
+            log = (d / "train_stdout.log").open("ab")
+            proc = subprocess.Popen(train_command(m, s, frames, out, extra), cwd=ROOT, env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+            running[(m, s)] = (proc, time.perf_counter())
+            print(f"training memory={m} seed={s} -> {d}", flush=True)
+        time.sleep(5)
+        for key, (proc, t0) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            del running[key]
+            if proc.returncode != 0:
+                raise RuntimeError(f"training memory={key[0]} seed={key[1]} failed (exit "
+                                   f"{proc.returncode}); see {run_dir(out, *key)}/"
+                                   "train_stdout.log")
+            walls[key] = time.perf_counter() - t0
+            print(f"  done memory={key[0]} seed={key[1]} in {walls[key]:.0f} s", flush=True)
+    return walls
+
+
+def evaluate_run(path: Path, eval_tasks: int, eval_seed: int, videos: int) -> dict[str, Any]:
+    """Held-out evaluation of one run (agent, random, no-op): the per-task scores."""
+    from ada.evaluate import EvalConfig, run
+
+    res = run(EvalConfig(checkpoint=str(path / "checkpoints"), tasks="heldout",
+                         n_tasks=eval_tasks, trials=3, seed=eval_seed, videos=videos,
+                         out=str(path / "eval")), log=lambda msg: None)
+    scores = res.results.all_scores()  # policy -> (tasks, episodes, trials)
+    return {p: s.mean(axis=1) for p, s in scores.items()}  # (tasks, trials)
+
+
+def gain_stats(per_task: np.ndarray) -> tuple[float, float]:
+    """Mean last-minus-first-trial gain across tasks and its paired standard error."""
+    d = per_task[:, -1] - per_task[:, 0]
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
+
+
+def summarise(per_run: dict[tuple[int, int], dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Per memory length: per-trial mean (and sd across seeds) and the gain across seeds."""
+    arms: dict[str, Any] = {}
+    for m in sorted({m for m, _ in per_run}, reverse=True):
+        seeds = sorted(s for mm, s in per_run if mm == m)
+        trial_means = np.array([per_run[(m, s)]["agent"].mean(axis=0) for s in seeds])
+        gains = np.array([gain_stats(per_run[(m, s)]["agent"])[0] for s in seeds])
+        arms[f"memory {m}"] = {
+            "memory_length": m, "seeds": seeds,
+            "per_trial_mean": trial_means.mean(axis=0).tolist(),
+            "per_trial_sd": (trial_means.std(axis=0, ddof=1) if len(seeds) > 1
+                             else np.zeros(trial_means.shape[1])).tolist(),
+            "per_seed_per_trial": trial_means.tolist(),
+            "gain_per_seed": gains.tolist(),
+            "gain_se_per_seed": [gain_stats(per_run[(m, s)]["agent"])[1] for s in seeds],
+            "gain_mean": float(gains.mean()),
+            "gain_sd": float(gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
+        }
+    first = next(iter(per_run.values()))  # same tasks and seeds in every run
+    for b in ("random", "noop"):
+        if b in first:
+            arms[b] = {"per_trial_mean": first[b].mean(axis=0).tolist(),
+                       "gain_mean": gain_stats(first[b])[0]}
+    return arms
+
+
+def table_markdown(arms: dict[str, Any], frames: int, n_tasks: int) -> str:
+    trials = len(next(iter(arms.values()))["per_trial_mean"])
+    head = "| policy | seeds | " + " | ".join(f"trial {k + 1}" for k in range(trials))
+    lines = [head + f" | gain trial 1 -> {trials} |",
+             "|---" * (trials + 3) + "|"]
+    for name, a in arms.items():
+        sd = a.get("per_trial_sd")
+        cells = [f"{mu:.3f}" + (f" ± {s:.3f}" if sd and len(a["seeds"]) > 1 else "")
+                 for mu, s in zip(a["per_trial_mean"], sd or [0.0] * trials, strict=True)]
+        if "gain_per_seed" in a:
+            g = f"{a['gain_mean']:+.3f}" + (f" ± {a['gain_sd']:.3f}" if len(a["seeds"]) > 1
+                                             else "")
+            g += " (per seed: " + ", ".join(f"{x:+.3f}" for x in a["gain_per_seed"]) + ")"
+            seeds = ", ".join(str(s) for s in a["seeds"])
+        else:
+            g, seeds = f"{a['gain_mean']:+.3f}", "-"
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + f" | {g} |")
+    lines.append("")
+    lines.append(f"Held-out `lookalike` tasks: {n_tasks}, one episode of 3 trials each, the same "
+                 f"tasks and episode seeds for every row; {frames:,} training frames per run; "
+                 "± is the standard deviation across seeds.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    p.add_argument("--memory", nargs="+", type=int, default=[128, 0],
+                   help="agent.memory_length values; 0 is the memory-less control")
+    p.add_argument("--frames", type=int, default=2_000_000)
+    p.add_argument("--jobs", type=int, default=2, help="training processes at a time")
+    p.add_argument("--eval-tasks", type=int, default=100)
+    p.add_argument("--eval-seed", type=int, default=12345)
+    p.add_argument("--videos", type=int, default=1, help="agent videos per run")
+    p.add_argument("--out", type=Path, default=Path("outputs/adaptation"))
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="extra Hydra overrides for every run (e.g. runtime.device=cuda)")
+    args = p.parse_args(argv)
+    for name in ("frames", "jobs", "eval_tasks"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')}: {getattr(args, name)} must be >= 1")
+    if any(m < 0 for m in args.memory):
+        p.error(f"--memory: {args.memory} must all be >= 0")
+    out = args.out.resolve()
+    pairs = [(m, s) for s in args.seeds for m in args.memory]
+    walls = train_all(pairs, args.frames, out, args.jobs, args.set)
+    import torch
+
+    torch.set_num_threads(1)
+    per_run = {}
+    for m, s in pairs:
+        per_run[(m, s)] = evaluate_run(run_dir(out, m, s), args.eval_tasks, args.eval_seed,
+                                       args.videos)
+        g, se = gain_stats(per_run[(m, s)]["agent"])
+        print(f"memory={m:4d} seed={s}: per trial "
+              + " ".join(f"{x:.3f}" for x in per_run[(m, s)]["agent"].mean(axis=0))
+              + f"  gain {g:+.3f} ± {se:.3f} (paired se over tasks)", flush=True)
+    arms = summarise(per_run)
+    table = table_markdown(arms, args.frames, args.eval_tasks)
+    print("\n" + table)
+    from ada.eval.trials import Summary, plot_summary
+
+    rows = [{"policy": name, "trial": k + 1, "mean": mu}
+            for name, a in arms.items() for k, mu in enumerate(a["per_trial_mean"])]
+    plot_summary(Summary(rows, {n: a["gain_mean"] for n, a in arms.items()}), out / "plot.png")
+    (out / "table.md").write_text(table)
+    (out / "results.json").write_text(json.dumps({
+        "frames": args.frames, "eval_tasks": args.eval_tasks, "eval_seed": args.eval_seed,
+        "overrides": args.set, "arms": arms,
+        "train_wall_seconds": {f"mem{m}_seed{s}": w for (m, s), w in walls.items()},
+        "per_task": {f"mem{m}_seed{s}": {k: v.tolist() for k, v in r.items()}
+                     for (m, s), r in per_run.items()}}, indent=2) + "\n")
+    print(f"wrote {out / 'table.md'}, {out / 'plot.png'}, {out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
