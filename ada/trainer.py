@@ -335,14 +335,13 @@ class Trainer:
 
 
 def load_agent(checkpoint: str | Path) -> tuple[Agent, TrainConfig]:
-    """The trained agent and its config from a checkpoint (for evaluation and videos)."""
+    """The trained agent (on the CPU, where evaluation and videos run) and its config from a
+    checkpoint."""
     payload = load_checkpoint(checkpoint)
     cfg = TrainConfig.from_dict({**payload["config"], "resume": "never", "progress": False})
-    env = make_env_batch(cfg.env, 1, seed=0)
-    try:
-        agent = Agent(env.observation_spec(), env.action_spec(), cfg.agent)
-    finally:
-        env.close()
+    agent = Agent(*env_specs(cfg.env), cfg.agent)  # specs only: no renderer, no task
     agent.load_state_dict(payload["learner"]["agent"])
     return agent.eval(), cfg
+
+
 __all__ = ["Trainer", "curriculum_feedback", "env_specs", "load_agent", "make_env_batch"]

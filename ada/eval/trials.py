@@ -397,8 +397,10 @@ def plot_summary(summary: Summary, path: str | Path, size: tuple[int, int] = (64
         font: Any = ImageFont.load_default(size=13)
     except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
         font = ImageFont.load_default()
-    left, right, top, bottom = 64, W - 150, 36, H - 48
     policies = list(dict.fromkeys(r["policy"] for r in summary.rows))
+    labels = [f"{p} ({summary.gain.get(p, 0.0):+.3f})" for p in policies]
+    legend = max([draw.textlength(t, font=font) for t in labels] + [110.0]) + 50
+    left, right, top, bottom = 64, W - int(legend), 36, H - 48
     trials = max(r["trial"] for r in summary.rows)
     ymax = _nice_top(max(max(r["mean"] for r in summary.rows), 0.0))
 
@@ -429,8 +431,7 @@ def plot_summary(summary: Summary, path: str | Path, size: tuple[int, int] = (64
             draw.ellipse([(px - 3, py - 3), (px + 3, py + 3)], fill=colour)
         ly = top + 18 * j
         draw.line([(right + 12, ly + 7), (right + 32, ly + 7)], fill=colour, width=3)
-        label = f"{policy} ({summary.gain.get(policy, 0.0):+.3f})"
-        draw.text((right + 38, ly), label, fill=(0, 0, 0), font=font)
+        draw.text((right + 38, ly), labels[j], fill=(0, 0, 0), font=font)
     draw.text((right + 12, top + 18 * len(policies) + 4), f"(gain trial 1 -> {trials})",
               fill=(90, 90, 90), font=font)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
