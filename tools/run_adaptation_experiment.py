@@ -108,7 +108,8 @@ def summarise(per_run: dict[tuple[int, int], dict[str, np.ndarray]]) -> dict[str
     for m in sorted({m for m, _ in per_run}, reverse=True):
         seeds = sorted(s for mm, s in per_run if mm == m)
         trial_means = np.array([per_run[(m, s)]["agent"].mean(axis=0) for s in seeds])
-        gains = np.array([gain_stats(per_run[(m, s)]["agent"])[0] for s in seeds])
+        stats = np.array([gain_stats(per_run[(m, s)]["agent"]) for s in seeds])
+        gains = stats[:, 0]
         arms[f"memory {m}"] = {
             "memory_length": m, "seeds": seeds,
             "per_trial_mean": trial_means.mean(axis=0).tolist(),
@@ -116,7 +117,7 @@ def summarise(per_run: dict[tuple[int, int], dict[str, np.ndarray]]) -> dict[str
                              else np.zeros(trial_means.shape[1])).tolist(),
             "per_seed_per_trial": trial_means.tolist(),
             "gain_per_seed": gains.tolist(),
-            "gain_se_per_seed": [gain_stats(per_run[(m, s)]["agent"])[1] for s in seeds],
+            "gain_se_per_seed": stats[:, 1].tolist(),
             "gain_mean": float(gains.mean()),
             "gain_sd": float(gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
         }
