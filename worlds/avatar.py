@@ -59,10 +59,13 @@ class AvatarController:
         self.scene = scene
         self.speed = 1.0
         self.pitch_target = 0.0
+        self.sticky_grab = False
 
-    def reset(self, avatar_speed: float) -> None:
+    def reset(self, avatar_speed: float, sticky_grab: bool = False) -> None:
+        """Per trial: the task's speed, and whether a grab may be undone (EpisodeSpec)."""
         self.speed = avatar_speed
         self.pitch_target = 0.0
+        self.sticky_grab = sticky_grab
 
     def apply(self, action: int) -> None:
         if not 0 <= action < NUM_ACTIONS:
@@ -89,7 +92,8 @@ class AvatarController:
                 d.qvel[sc.avatar_qvel[2]] = np.sqrt(2 * g * JUMP_HEIGHT)
         elif action == _GRAB:
             if sc.held >= 0:
-                sc.release()
+                if not self.sticky_grab:
+                    sc.release()
             else:
                 slot = self.target_slot()
                 if slot >= 0:

@@ -137,7 +137,7 @@ class WorldEnv(dm_env.Environment):
     def _start_trial(self) -> None:
         assert self.task is not None
         self.scene.reset()
-        self.controller.reset(self.task.world.dynamics.avatar_speed)
+        self.controller.reset(self.task.world.dynamics.avatar_speed, self.task.episode.sticky_grab)
         self.t_in_trial = 0
         self.last_firings = []
         self._update_game(fire_rules=False)

@@ -226,7 +226,7 @@ def _dynamics_from(value: Any) -> DynamicsRanges:
 def _episode_from(value: Any) -> EpisodeSpec:
     if isinstance(value, EpisodeSpec):
         return value
-    allowed = ["trials", "trial_steps", "control_hz"]
+    allowed = ["trials", "trial_steps", "control_hz", "sticky_grab"]
     if not isinstance(value, Mapping) or set(value) - set(allowed):
         raise ConfigError(f"FamilyConfig.episode: {value!r} is not allowed: need a mapping "
                           f"with keys from {allowed}")

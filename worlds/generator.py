@@ -249,6 +249,7 @@ def describe(task: Task) -> str:
     d = w.dynamics
     lines.append(f"dynamics: gravity x{d.gravity_scale:.2f}, friction {d.friction:.2f}, "
                  f"object mass {d.object_mass:.2f}, avatar speed x{d.avatar_speed:.2f}")
-    lines.append(f"episode: {e.trials} trials x {e.trial_steps} steps at {e.control_hz} Hz")
+    lines.append(f"episode: {e.trials} trials x {e.trial_steps} steps at {e.control_hz} Hz"
+                 + (", a grab cannot be undone within a trial" if e.sticky_grab else ""))
     return "\n".join(lines)
 

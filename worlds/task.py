@@ -348,16 +348,24 @@ class World:
 
 @dataclass(frozen=True)
 class EpisodeSpec:
-    """k trials of `trial_steps` control steps each, at `control_hz` control steps per second."""
+    """k trials of `trial_steps` control steps each, at `control_hz` control steps per second.
+
+    `sticky_grab`: a picked-up object cannot be put down again until the trial ends. It makes a
+    wrong pick cost the rest of the trial, so that remembering which object was right (the
+    adaptation test of configs/world/lookalike.yaml) is worth most of the score. Serialised only
+    when true, so the ids of every task written before it existed stay the same."""
 
     trials: int = 1
     trial_steps: int = 100
     control_hz: int = 10
+    sticky_grab: bool = False
 
     def __post_init__(self) -> None:
         _check_int("trials", self.trials, 1, MAX_TRIALS)
         _check_int("trial_steps", self.trial_steps, 1, 100_000)
         _check_choice("control_hz", self.control_hz, CONTROL_HZ_ALLOWED)
+        if not isinstance(self.sticky_grab, bool):
+            _fail("sticky_grab", f"{self.sticky_grab!r} is not one of [False, True]")
 
 
 @dataclass(frozen=True)
@@ -466,7 +474,8 @@ def task_to_dict(t: Task) -> dict[str, Any]:
                        "hidden": r.hidden} for r in t.game.rules],
         },
         "episode": {"trials": t.episode.trials, "trial_steps": t.episode.trial_steps,
-                    "control_hz": t.episode.control_hz},
+                    "control_hz": t.episode.control_hz,
+                    **({"sticky_grab": True} if t.episode.sticky_grab else {})},
         "description": t.description,
     }
 
@@ -578,7 +587,7 @@ def task_from_dict(d: Mapping[str, Any]) -> Task:
 
     re_ = r.at("episode")
     ep_d = d.get("episode", {})
-    re_.mapping(ep_d, (), ("trials", "trial_steps", "control_hz"))
+    re_.mapping(ep_d, (), ("trials", "trial_steps", "control_hz", "sticky_grab"))
     episode = re_.wrap(EpisodeSpec, **ep_d)
     desc = d.get("description", "")
     if not isinstance(desc, str):

@@ -35,12 +35,12 @@ A = {name: i for i, name in enumerate(ACTIONS)}
 
 
 def make_task(objects, goal_literals, rules=(), *, avatar=(0.75, 2.25, 0.0), size=4,
-              walls=(), trials=1, trial_steps=40) -> Task:
+              walls=(), trials=1, trial_steps=40, sticky_grab=False) -> Task:
     return Task(
         World(Terrain(levels=Terrain.flat(size).levels, walls=tuple(walls)),
               tuple(ObjectSpec(t, x, y) for t, x, y in objects), AvatarSpec(*avatar)),
         Game(Goal((tuple(goal_literals),)), tuple(rules)),
-        EpisodeSpec(trials=trials, trial_steps=trial_steps))
+        EpisodeSpec(trials=trials, trial_steps=trial_steps, sticky_grab=sticky_grab))
 
 
 @pytest.fixture
@@ -75,6 +75,19 @@ def test_hold_after_grab(env_factory):
     assert np.linalg.norm(env.scene.object_positions()[0] - hand) < 0.3
     rewards = run(env, [A["grab"]] + [A["noop"]] * 3)  # grab again = release
     assert env.scene.held == -1 and rewards[-1] == 0.0
+
+
+def test_sticky_grab_holds_until_the_trial_ends(env_factory):
+    task = make_task([(RED_CUBE, 2.25, 2.25)], [Literal("hold", AGENT, RED_CUBE)], trials=2,
+                     trial_steps=20, sticky_grab=True)
+    env = env_factory(task)
+    env.reset()
+    run(env, [A["look_down"]] * 2 + [A["grab"]] + [A["noop"]] * 3)
+    assert env.scene.held == 0
+    rewards = run(env, [A["grab"]] + [A["noop"]] * 3)  # a second grab does not let go
+    assert env.scene.held == 0 and rewards[-1] == 1.0
+    run(env, [A["noop"]] * (20 - 10))  # the next trial starts with empty hands
+    assert env.t_in_trial == 0 and env.scene.held == -1
 
 
 def test_grab_needs_object_on_view_ray(env_factory):

@@ -313,9 +313,11 @@ def test_bad_family_configs_name_the_field(overrides: dict, field: str) -> None:
 def test_lookalike_family_hides_which_same_shape_object_makes_the_goal() -> None:
     """configs/world/lookalike.yaml: every task is `hold(agent, X)` where X is made by ONE
     hidden `hold(agent, Y)` rule and Y sits among 1-2 objects of its own shape, so the agent
-    cannot tell Y from its look-alikes except by picking them up (issue 5's adaptation family)."""
+    cannot tell Y from its look-alikes except by picking them up (issue 5's adaptation family).
+    A grab cannot be undone within a trial, so a wrong pick costs the trial."""
     fam = load_family("lookalike")
     assert FamilyConfig.from_mapping(fam.to_dict()) == fam
+    assert fam.episode.sticky_grab
     tasks = TaskGenerator(fam).generate(0, 60)
     for task in tasks:
         (lit,) = task.game.goal.literals
@@ -326,6 +328,7 @@ def test_lookalike_family_hides_which_same_shape_object_makes_the_goal() -> None
         shapes = {o.type.shape for o in task.world.objects}
         assert shapes == {rule.condition.b.shape}, describe(task)
         assert 2 <= len(task.world.objects) <= 3
+        assert task.episode.sticky_grab
     assert {len(t.world.objects) for t in tasks} == {2, 3}
 
 

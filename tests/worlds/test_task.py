@@ -50,6 +50,18 @@ def test_task_id_ignores_description_only(generated: list[Task]) -> None:
     assert Task.from_dict(d).task_id != t.task_id
 
 
+def test_sticky_grab_serialised_only_when_true(generated: list[Task]) -> None:
+    t = generated[0]
+    assert "sticky_grab" not in t.to_dict()["episode"]  # ids of older task files stay the same
+    d = t.to_dict()
+    d["episode"]["sticky_grab"] = True
+    sticky = Task.from_dict(d)
+    assert sticky.episode.sticky_grab and sticky.task_id != t.task_id
+    assert Task.from_json(sticky.to_json()) == sticky
+    d["episode"]["sticky_grab"] = False
+    assert Task.from_dict(d).task_id == t.task_id
+
+
 BASE = "nav_ramp_plateau"
 
 
@@ -74,6 +86,11 @@ def test_out_of_range_coordinate() -> None:
 def test_control_hz_not_allowed() -> None:
     msg = _error(lambda d: d["episode"].update(control_hz=7))
     assert msg.startswith("task.episode.control_hz") and "[5, 10, 20]" in msg
+
+
+def test_sticky_grab_must_be_bool() -> None:
+    msg = _error(lambda d: d["episode"].update(sticky_grab=1))
+    assert msg.startswith("task.episode.sticky_grab") and "[False, True]" in msg
 
 
 def test_missing_field() -> None:
