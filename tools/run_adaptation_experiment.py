@@ -102,6 +102,23 @@ def gain_stats(per_task: np.ndarray) -> tuple[float, float]:
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
 
 
+SOLVED = 0.25  # a trial counts as solved when the goal held for at least a quarter of it
+
+
+def recovery_stats(per_task: np.ndarray, solved: float = SOLVED) -> dict[str, float]:
+    """How trial 2 goes after trial 1 failed or succeeded: the direct read-out of memory use.
+
+    With sticky grabs a wrong pick costs the whole trial, so trial scores are nearly 0/1. An
+    agent that remembers switches to another look-alike after a failure and repeats a success;
+    a memory-less agent can do neither better than its fixed preference, so its rate of
+    "solved after failed" stays near its trial-1 rate or below."""
+    ok1, ok2 = per_task[:, 0] >= solved, per_task[:, 1] >= solved
+    def rate(mask: np.ndarray) -> float:
+        return float(ok2[mask].mean()) if mask.any() else float("nan")
+    return {"trial1_solved": float(ok1.mean()), "n_trial1_failed": int((~ok1).sum()),
+            "trial2_solved_after_fail": rate(~ok1), "trial2_solved_after_success": rate(ok1)}
+
+
 def summarise(per_run: dict[tuple[int, int], dict[str, np.ndarray]]) -> dict[str, Any]:
     """Per memory length: per-trial mean (and sd across seeds) and the gain across seeds."""
     arms: dict[str, Any] = {}
@@ -110,6 +127,7 @@ def summarise(per_run: dict[tuple[int, int], dict[str, np.ndarray]]) -> dict[str
         trial_means = np.array([per_run[(m, s)]["agent"].mean(axis=0) for s in seeds])
         stats = np.array([gain_stats(per_run[(m, s)]["agent"]) for s in seeds])
         gains = stats[:, 0]
+        rec = [recovery_stats(per_run[(m, s)]["agent"]) for s in seeds]
         arms[f"memory {m}"] = {
             "memory_length": m, "seeds": seeds,
             "per_trial_mean": trial_means.mean(axis=0).tolist(),
@@ -120,20 +138,25 @@ def summarise(per_run: dict[tuple[int, int], dict[str, np.ndarray]]) -> dict[str
             "gain_se_per_seed": stats[:, 1].tolist(),
             "gain_mean": float(gains.mean()),
             "gain_sd": float(gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
+            "recovery_per_seed": rec,
+            "trial2_solved_after_fail": float(np.nanmean(
+                [r["trial2_solved_after_fail"] for r in rec])),
         }
     first = next(iter(per_run.values()))  # same tasks and seeds in every run
     for b in ("random", "noop"):
         if b in first:
             arms[b] = {"per_trial_mean": first[b].mean(axis=0).tolist(),
-                       "gain_mean": gain_stats(first[b])[0]}
+                       "gain_mean": gain_stats(first[b])[0],
+                       "trial2_solved_after_fail":
+                           recovery_stats(first[b])["trial2_solved_after_fail"]}
     return arms
 
 
 def table_markdown(arms: dict[str, Any], frames: int, n_tasks: int) -> str:
     trials = len(next(iter(arms.values()))["per_trial_mean"])
     head = "| policy | seeds | " + " | ".join(f"trial {k + 1}" for k in range(trials))
-    lines = [head + f" | gain trial 1 -> {trials} |",
-             "|---" * (trials + 3) + "|"]
+    lines = [head + f" | gain trial 1 -> {trials} | trial 2 solved after trial 1 failed |",
+             "|---" * (trials + 4) + "|"]
     for name, a in arms.items():
         sd = a.get("per_trial_sd")
         cells = [f"{mu:.3f}" + (f" ± {s:.3f}" if sd and len(a["seeds"]) > 1 else "")
@@ -145,11 +168,14 @@ def table_markdown(arms: dict[str, Any], frames: int, n_tasks: int) -> str:
             seeds = ", ".join(str(s) for s in a["seeds"])
         else:
             g, seeds = f"{a['gain_mean']:+.3f}", "-"
-        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + f" | {g} |")
+        rec = a.get("trial2_solved_after_fail", float("nan"))
+        lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + f" | {g} | {rec:.2f} |")
     lines.append("")
     lines.append(f"Held-out `lookalike` tasks: {n_tasks}, one episode of 3 trials each, the same "
                  f"tasks and episode seeds for every row; {frames:,} training frames per run; "
-                 "± is the standard deviation across seeds.")
+                 "± is the standard deviation across seeds. A trial counts as solved when it "
+                 f"scores >= {SOLVED}; the last column is the fraction of tasks with a failed "
+                 "trial 1 whose trial 2 was solved (mean over seeds): memory use shows there.")
     return "\n".join(lines) + "\n"
 
 

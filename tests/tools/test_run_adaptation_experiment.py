@@ -30,6 +30,17 @@ def test_gain_is_last_minus_first_trial_with_paired_standard_error() -> None:
     assert se == pytest.approx(d.std(ddof=1) / np.sqrt(3))
 
 
+def test_recovery_separates_switching_after_failure_from_repeating_it() -> None:
+    tool = _tool()
+    # tasks 0-1 fail trial 1 then solve trial 2 (switched); task 2 fails both; task 3 solves both
+    per_task = np.array([[0.0, 0.8, 0.9], [0.1, 0.6, 0.7], [0.0, 0.0, 0.0], [0.9, 0.9, 0.9]])
+    r = tool.recovery_stats(per_task)
+    assert r["n_trial1_failed"] == 3 and r["trial1_solved"] == pytest.approx(0.25)
+    assert r["trial2_solved_after_fail"] == pytest.approx(2 / 3)
+    assert r["trial2_solved_after_success"] == pytest.approx(1.0)
+    assert np.isnan(tool.recovery_stats(per_task[3:])["trial2_solved_after_fail"])
+
+
 def test_summary_separates_memory_arms_and_keeps_seed_spread() -> None:
     tool = _tool()
     rng = np.random.default_rng(0)
@@ -48,6 +59,10 @@ def test_summary_separates_memory_arms_and_keeps_seed_spread() -> None:
     assert arms["memory 128"]["per_trial_sd"][0] == pytest.approx(0.01)
     table = tool.table_markdown(arms, 1000, 20)
     assert "| memory 128 | 0, 1, 2 |" in table and "| random | - |" in table
+    assert "| trial 2 solved after trial 1 failed |" in table
+    # base + 0.2 lifts most failed trial 1s (< 0.2) over the 0.25 bar in trial 2; base does not
+    assert arms["memory 128"]["trial2_solved_after_fail"] > 0.5
+    assert arms["memory 0"]["trial2_solved_after_fail"] == 0.0
     assert "1,000 training frames" in table
 
 
