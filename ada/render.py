@@ -43,7 +43,7 @@ from ada.video import (
 )
 from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS
 from worlds.env import WorldEnv
-from worlds.task import MAX_TRIALS, EpisodeSpec, Task, TaskValidationError
+from worlds.task import MAX_TRIALS, Task, TaskValidationError
 from worlds.task_files import jsonl_records, task_from_record
 
 MAX_VIEW_SIZE = 2048
@@ -243,13 +243,16 @@ def _sample_family(name: str, seed: int) -> Task:
 
 
 def with_episode(task: Task, trials: int | None, trial_steps: int | None) -> Task:
-    """`task` with its number of trials and/or steps per trial replaced (None keeps them)."""
+    """`task` with its number of trials and/or steps per trial replaced (None keeps them).
+
+    Every other episode field (control rate, sticky grabs) is kept: evaluating a task under
+    different rules than it was trained under would score the wrong game."""
     if trials is None and trial_steps is None:
         return task
     ep = task.episode
-    episode = EpisodeSpec(trials=ep.trials if trials is None else trials,
-                          trial_steps=ep.trial_steps if trial_steps is None else trial_steps,
-                          control_hz=ep.control_hz)
+    episode = dataclasses.replace(ep, trials=ep.trials if trials is None else trials,
+                                  trial_steps=ep.trial_steps if trial_steps is None
+                                  else trial_steps)
     return dataclasses.replace(task, episode=episode)
 
 

@@ -90,3 +90,19 @@ def test_family_sample_is_seeded():
     assert a == load_task(TaskSelector(family="tiny", seed=5))
     with pytest.raises(RenderConfigError, match=r"^task.family: "):
         load_task(TaskSelector(family="no_such_family"))
+
+
+def test_with_episode_keeps_the_other_episode_rules(make_task):
+    """Overriding trials (as ada.evaluate's trials=k does) must not change the game: a task
+    trained with sticky grabs is evaluated with sticky grabs."""
+    import dataclasses
+
+    from ada.render import with_episode
+
+    task = make_task(trials=2, trial_steps=5)
+    sticky = dataclasses.replace(task, episode=dataclasses.replace(
+        task.episode, sticky_grab=True, control_hz=20))
+    out = with_episode(sticky, 3, 7)
+    assert (out.episode.trials, out.episode.trial_steps) == (3, 7)
+    assert out.episode.sticky_grab and out.episode.control_hz == 20
+    assert with_episode(sticky, None, None) is sticky
