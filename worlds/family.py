@@ -18,6 +18,7 @@ from typing import Any
 
 from worlds.task import (
     DYNAMICS_RANGES,
+    EPISODE_FIELDS,
     MAX_ARENA_TILES,
     MAX_CONJUNCTS,
     MAX_DISJUNCTS,
@@ -226,7 +227,7 @@ def _dynamics_from(value: Any) -> DynamicsRanges:
 def _episode_from(value: Any) -> EpisodeSpec:
     if isinstance(value, EpisodeSpec):
         return value
-    allowed = ["trials", "trial_steps", "control_hz", "sticky_grab"]
+    allowed = list(EPISODE_FIELDS)
     if not isinstance(value, Mapping) or set(value) - set(allowed):
         raise ConfigError(f"FamilyConfig.episode: {value!r} is not allowed: need a mapping "
                           f"with keys from {allowed}")

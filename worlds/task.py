@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 # Vocabulary of the task space. Changing these changes task ids and token encodings.
@@ -368,6 +368,11 @@ class EpisodeSpec:
             _fail("sticky_grab", f"{self.sticky_grab!r} is not one of [False, True]")
 
 
+# Every field a task file or family config may set under `episode`, derived from the dataclass
+# so that a field added to EpisodeSpec is accepted everywhere at once.
+EPISODE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(EpisodeSpec))
+
+
 @dataclass(frozen=True)
 class Task:
     world: World
@@ -587,7 +592,7 @@ def task_from_dict(d: Mapping[str, Any]) -> Task:
 
     re_ = r.at("episode")
     ep_d = d.get("episode", {})
-    re_.mapping(ep_d, (), ("trials", "trial_steps", "control_hz", "sticky_grab"))
+    re_.mapping(ep_d, (), EPISODE_FIELDS)
     episode = re_.wrap(EpisodeSpec, **ep_d)
     desc = d.get("description", "")
     if not isinstance(desc, str):
