@@ -307,7 +307,8 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
 
 
 def format_table(summary: Summary) -> str:
-    """policy x trial, each cell "mean / median / p20", and the gain from trial 1 to trial k."""
+    """policy x trial, each cell "mean / median / p20", the gain from trial 1 to trial k, then
+    the first policy against each other one, paired by task."""
     policies = list(dict.fromkeys(r["policy"] for r in summary.rows))
     trials = max(r["trial"] for r in summary.rows)
     n = summary.rows[0]["n_tasks"]
@@ -323,6 +324,10 @@ def format_table(summary: Summary) -> str:
     for p in policies:
         lines.append("  ".join([f"{p:<{pw}}", *(cell[(p, k)] for k in range(1, trials + 1)),
                                 f"{summary.gain[p]:+.3f}"]))
+    for other, v in summary.versus.items():
+        lines.append(f"{policies[0]} - {other}: {v['mean']:+.3f} +- {v['se']:.3f} (mean over "
+                     f"trials, paired s.e. over {v['n_tasks']} tasks); {policies[0]} higher on "
+                     f"{v['higher']}, lower on {v['lower']}")
     return "\n".join(lines)
 
 

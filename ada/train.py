@@ -67,7 +67,8 @@ def main(cfg: DictConfig) -> None:
 
 def heldout_evaluation(cfg: TrainConfig) -> dict[str, Any]:
     """The trained agent vs random and no-op on held-out tasks, trial by trial (ada.evaluate),
-    written to out_dir/eval; returns the per-trial means and the trial-1-to-k gains."""
+    written to out_dir/eval; returns the per-trial means, the trial-1-to-k gains and the agent
+    minus each baseline paired by task (mean, s.e., tasks higher / lower)."""
     from pathlib import Path
 
     from ada.evaluate import EvalConfig, format_table, run
@@ -83,6 +84,8 @@ def heldout_evaluation(cfg: TrainConfig) -> dict[str, Any]:
         means.setdefault(row["policy"], []).append(round(row["mean"], 4))
     return {"out": str(out), "tasks": cfg.eval_tasks, "mean_per_trial": means,
             "gain": {k: round(v, 4) for k, v in result.summary.gain.items()},
+            "agent_minus": {k: {f: round(x, 4) for f, x in v.items()}
+                            for k, v in result.summary.versus.items()},
             "videos": [str(p) for p in result.videos]}
 
 

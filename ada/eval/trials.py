@@ -237,10 +237,30 @@ class EvalResults:
 @dataclass(frozen=True)
 class Summary:
     """`rows`: one dict per (policy, trial) with mean, median, p20 and n_tasks (trial is
-    1-based); `gain[policy]`: mean score in the last trial minus mean score in trial 1."""
+    1-based); `gain[policy]`: mean score in the last trial minus mean score in trial 1;
+    `versus[other]`: the first policy (the agent) against each other policy, paired by task
+    (see `paired_difference`)."""
 
     rows: list[dict[str, Any]]
     gain: dict[str, float]
+    versus: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Policy a minus policy b on the same tasks and seeds, each task's score averaged over
+    its trials: mean, paired standard error, and how many tasks a scored higher / lower.
+
+    Sparse-reward tasks give most tasks a 0 for every policy, so the means alone hide whether
+    a gap is a few lucky tasks or a consistent edge; the paired s.e. and the win/loss counts
+    say which, and they are what "clearly beats random" is judged on."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"paired_difference: shapes {a.shape} and {b.shape} are not the same "
+                         "(tasks, trials) shape")
+    d = a.mean(axis=1) - b.mean(axis=1)
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return {"mean": float(d.mean()), "se": se, "higher": int((d > 0).sum()),
+            "lower": int((d < 0).sum()), "n_tasks": int(len(d))}
 
 
 def aggregate(scores: Mapping[str, np.ndarray]) -> Summary:
@@ -252,6 +272,7 @@ def aggregate(scores: Mapping[str, np.ndarray]) -> Summary:
     """
     rows: list[dict[str, Any]] = []
     gain: dict[str, float] = {}
+    per_policy: dict[str, np.ndarray] = {}
     for policy, s in scores.items():
         s = np.asarray(s, np.float64)
         if s.ndim != 3 or 0 in s.shape:
@@ -264,7 +285,11 @@ def aggregate(scores: Mapping[str, np.ndarray]) -> Summary:
                          "median": float(np.median(x)),
                          "p20": float(np.percentile(x, P_LOW)), "n_tasks": int(len(x))})
         gain[policy] = float(per_task[:, -1].mean() - per_task[:, 0].mean())
-    return Summary(rows, gain)
+        per_policy[policy] = per_task
+    names = list(per_policy)
+    versus = {o: paired_difference(per_policy[names[0]], per_policy[o]) for o in names[1:]
+              if per_policy[o].shape == per_policy[names[0]].shape}
+    return Summary(rows, gain, versus)
 
 
 def evaluate_policies(tasks: Sequence[Task] | Mapping[str, Task],
@@ -339,6 +364,7 @@ def results_dict(results: EvalResults, summary: Summary | None = None) -> dict[s
                   for i, (n, t) in enumerate(zip(results.names, results.tasks, strict=True))],
         "per_trial": summary.rows,
         "gain": summary.gain,
+        "versus": summary.versus,
         "seeds": results.seeds.tolist(),
         "returns": {p: results.returns[p].tolist() for p in results.policies},
         "scores": {p: results.scores(p).tolist() for p in results.policies},

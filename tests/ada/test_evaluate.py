@@ -134,7 +134,9 @@ def test_jsonl_tasks_run_in_process(checkpoint: Path, tmp_path: Path,
     assert result.videos == [] and (tmp_path / "ev" / "results.json").is_file()
     table = format_table(result.summary)
     assert table.splitlines()[1].split()[:3] == ["policy", "trial", "1"]
-    assert [line.split()[0] for line in table.splitlines()[2:]] == ["agent", "noop"]
+    assert [line.split()[0] for line in table.splitlines()[2:4]] == ["agent", "noop"]
+    assert table.splitlines()[4].startswith("agent - noop: ")
+    assert "paired s.e. over 2 tasks" in table.splitlines()[4]
 
 
 def test_heldout_tasks_come_from_the_checkpoint_split_test_side() -> None:

@@ -71,3 +71,4 @@ def test_quickstart_path_trains_on_ray_then_evaluates_heldout_and_records_a_vide
     videos = list((run / "eval" / "videos").glob("*.mp4"))
     assert len(videos) == 1 and videos[0].stat().st_size > 1000
     assert '"heldout_eval"' in out.stdout and '"random"' in out.stdout
+    assert '"agent_minus"' in out.stdout and "agent - noop: " in out.stderr

@@ -21,6 +21,7 @@ from ada.eval.trials import (
     aggregate,
     evaluate_policies,
     job_seed,
+    paired_difference,
     run_jobs,
     write_results,
 )
@@ -149,8 +150,25 @@ def test_aggregate_is_exact_on_hand_built_scores() -> None:
         {"policy": "agent", "trial": 3, "mean": 0.5, "median": 0.5, "p20": 0.26, "n_tasks": 5})
     assert summary.gain["agent"] == pytest.approx(0.3)
     assert summary.gain["noop"] == 0.0
+    # agent minus noop, each task averaged over its trials: [.25, .15, .45, 17/60, .45]
+    diff = np.array([0.25, 0.15, 0.45, 17 / 60, 0.45])
+    assert list(summary.versus) == ["noop"]
+    assert summary.versus["noop"] == pytest.approx(
+        {"mean": 0.95 / 3, "se": diff.std(ddof=1) / np.sqrt(5), "higher": 5, "lower": 0,
+         "n_tasks": 5})
     with pytest.raises(ValueError, match="scores"):
         aggregate({"bad": np.zeros((3, 2))})
+
+
+def test_paired_difference_counts_wins_and_losses_per_task() -> None:
+    a = np.array([[1.0, 0.0], [0.0, 0.0], [0.25, 0.75], [0.0, 0.0]])
+    b = np.array([[0.0, 0.0], [0.5, 0.5], [0.5, 0.5], [0.0, 0.0]])
+    # per-task means: a [.5, 0, .5, 0], b [0, .5, .5, 0] -> d [.5, -.5, 0, 0]
+    v = paired_difference(a, b)
+    assert v == pytest.approx({"mean": 0.0, "se": np.std([0.5, -0.5, 0, 0], ddof=1) / 2,
+                               "higher": 1, "lower": 1, "n_tasks": 4})
+    with pytest.raises(ValueError, match="shape"):
+        paired_difference(a, b[:3])
 
 
 def test_scores_are_returns_per_trial_step_and_files_are_written(tmp_path: Path) -> None:
