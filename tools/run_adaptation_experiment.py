@@ -1,6 +1,6 @@
 """Issue 5's adaptation experiment: does memory buy a trial-1-to-trial-3 gain on `lookalike`?
 
-    python tools/run_adaptation_experiment.py --seeds 0 1 2 --memory 128 0 --frames 3000000
+    python tools/run_adaptation_experiment.py --seeds 0 1 2 --memory 128 0 --frames 4000000
 
 For every (memory length, seed) pair this trains `experiment=lookalike` in its own process
 (`--jobs` at a time; inline runtime, one core each), then evaluates every trained agent on ONE
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--memory", nargs="+", type=int, default=[128, 0],
                    help="agent.memory_length values; 0 is the memory-less control")
-    p.add_argument("--frames", type=int, default=3_000_000)
+    p.add_argument("--frames", type=int, default=4_000_000)
     p.add_argument("--jobs", type=int, default=2, help="training processes at a time")
     p.add_argument("--eval-tasks", type=int, default=100)
     p.add_argument("--eval-seed", type=int, default=12345)
