@@ -3,8 +3,16 @@
 A `Task` is immutable and fully describes one point of the task space, so that it can be saved,
 shared, hashed into a stable `task_id`, split into train/held-out sets by that id, and rebuilt
 bit-for-bit by any env worker. Every constructor validates its input and raises
-`TaskValidationError` naming the offending field (as a dotted path) and the allowed values, so a
-malformed task file fails loudly at load time rather than as a physics glitch later.
+`TaskValidationError` naming the offending field (as a dotted path, spelt as in the task file)
+and the allowed values, so a malformed task file fails loudly at load time rather than as a
+physics glitch later. Values quoted in errors are shortened (`_show`), so that a 400-digit number
+or a huge nested list still gives one readable line.
+
+Integer fields (episode settings, terrain levels, wall and ramp tiles) follow one rule wherever a
+task comes from (JSON, a family config, Python): an int, or a float with an integral value such
+as `2.0` (what YAML and JSON writers often emit), which is stored as the int `2`; anything else
+(`2.5`, `inf`, `"2"`, `true`) is rejected. Because the stored value is the int, the spelling of a
+number never changes a task's canonical JSON or its `task_id`.
 
 Geometry conventions (shared by terrain, scene, avatar and generator):
 - the arena is a square of `size` x `size` tiles of `TILE_SIZE` metres; tile (row, col) covers
@@ -19,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -58,23 +67,64 @@ def _fail(path: str, message: str) -> None:
     raise TaskValidationError(f"{path}: {message}")
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 8
+_SHORT.maxlevel = 4
+
+
+def _show(value: Any) -> str:
+    """`repr(value)` cut to one short line: error messages quote what the file holds, and a file
+    may hold a 400-digit number or a list nested thousands deep."""
+    try:
+        return _SHORT.repr(value)
+    except (ValueError, RecursionError):  # an int past Python's digit limit, a cyclic object
+        return f"<{type(value).__name__} too large to show>"
+
+
 def _check_choice(path: str, value: Any, allowed: Sequence[Any]) -> None:
-    if value not in allowed:
-        _fail(path, f"{value!r} is not one of {list(allowed)}")
+    if isinstance(value, bool) or value not in allowed:
+        _fail(path, f"{_show(value)} is not one of {list(allowed)}")
 
 
 def _check_range(path: str, value: Any, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        _fail(path, f"{value!r} is not a finite number in [{lo}, {hi}]")
+    # Only floats can be non-finite; ints are compared exactly (no float conversion), so a
+    # 400-digit integer is simply out of range rather than an OverflowError.
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or (isinstance(value, float) and not math.isfinite(value))):
+        _fail(path, f"{_show(value)} is not a finite number in [{lo}, {hi}]")
     if not lo <= value <= hi:
-        _fail(path, f"{value!r} is outside the allowed range [{lo}, {hi}]")
+        _fail(path, f"{_show(value)} is outside the allowed range [{lo}, {hi}]")
 
 
-def _check_int(path: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        _fail(path, f"{value!r} is not an integer in [{lo}, {hi}]")
-    if not lo <= value <= hi:
-        _fail(path, f"{value!r} is outside the allowed range [{lo}, {hi}]")
+def _integral(value: Any) -> int | None:
+    """`value` as an int if it is one or an integral float (2.0 -> 2); None otherwise. Booleans
+    are not integers here, although Python's bool is an int subclass."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _as_int(path: str, value: Any, lo: int, hi: int) -> int:
+    """The validated int of an integer field (see the module docstring for the rule)."""
+    n = _integral(value)
+    if n is None:
+        _fail(path, f"{_show(value)} is not an integer in [{lo}, {hi}]")
+    elif not lo <= n <= hi:
+        _fail(path, f"{_show(value)} is outside the allowed range [{lo}, {hi}]")
+    return n  # type: ignore[return-value]  # _fail raised for None
+
+
+def _as_int_choice(path: str, value: Any, allowed: Sequence[int]) -> int:
+    """The validated int of an integer field restricted to `allowed` (10.0 counts as 10)."""
+    n = _integral(value)
+    if n is None or n not in allowed:
+        _fail(path, f"{_show(value)} is not one of {list(allowed)}")
+    return n  # type: ignore[return-value]  # _fail raised for None
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,17 +165,19 @@ class Literal:
     def __post_init__(self) -> None:
         _check_choice("predicate", self.predicate, PREDICATES)
         if not isinstance(self.b, ObjectType):
-            _fail("b", f"{self.b!r} must be an object type (the agent is only allowed as a)")
+            _fail("b", f"{_show(self.b)} must be an object type (the agent is only allowed "
+                  "as a)")
         if self.predicate in ("hold", "see") and self.a != AGENT:
-            _fail("a", f"{self.predicate}() takes 'agent' as first argument, got {self.a!r}")
+            _fail("a", f"{self.predicate}() takes 'agent' as first argument, got {_show(self.a)}")
         if self.predicate == "on" and not isinstance(self.a, ObjectType):
-            _fail("a", f"on() takes an object type as first argument, got {self.a!r}")
+            _fail("a", f"on() takes an object type as first argument, got {_show(self.a)}")
         if self.predicate == "near" and self.a != AGENT and not isinstance(self.a, ObjectType):
-            _fail("a", f"near() takes 'agent' or an object type, got {self.a!r}")
+            _fail("a", f"near() takes 'agent' or an object type, got {_show(self.a)}")
         if self.a == self.b:
-            _fail("b", f"{self.predicate}() needs two different arguments, got {self.b!r} twice")
+            _fail("b", f"{self.predicate}() needs two different arguments, got "
+                  f"{_show(self.b)} twice")
         if not isinstance(self.negated, bool):
-            _fail("negated", f"{self.negated!r} is not one of [True, False]")
+            _fail("negated", f"{_show(self.negated)} is not one of [True, False]")
 
     @property
     def objects(self) -> tuple[ObjectType, ...]:
@@ -140,16 +192,20 @@ class Literal:
 
 @dataclass(frozen=True)
 class Goal:
-    """A disjunction of conjunctions of literals (disjunctive normal form)."""
+    """A disjunction of conjunctions of literals (disjunctive normal form).
+
+    Errors name the field `goal` (and `goal[i]` for one conjunction), as a task file spells it:
+    the file holds the goal as a list of lists of literals, with no `disjuncts` key."""
 
     disjuncts: tuple[tuple[Literal, ...], ...]
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.disjuncts) <= MAX_DISJUNCTS:
-            _fail("disjuncts", f"needs 1..{MAX_DISJUNCTS} disjuncts, got {len(self.disjuncts)}")
+            _fail("goal", f"needs 1..{MAX_DISJUNCTS} alternatives (lists of literals), got "
+                  f"{len(self.disjuncts)}")
         for i, conj in enumerate(self.disjuncts):
             if not 1 <= len(conj) <= MAX_CONJUNCTS:
-                _fail(f"disjuncts[{i}]", f"needs 1..{MAX_CONJUNCTS} literals, got {len(conj)}")
+                _fail(f"goal[{i}]", f"needs 1..{MAX_CONJUNCTS} literals, got {len(conj)}")
 
     @property
     def literals(self) -> tuple[Literal, ...]:
@@ -177,7 +233,7 @@ class Rule:
         if self.condition.negated:
             _fail("condition.negated", "rule conditions must be positive: allowed [False]")
         if not isinstance(self.hidden, bool):
-            _fail("hidden", f"{self.hidden!r} is not one of [True, False]")
+            _fail("hidden", f"{_show(self.hidden)} is not one of [True, False]")
 
     @property
     def consumed(self) -> tuple[ObjectType, ...]:
@@ -205,7 +261,8 @@ class Game:
 
 @dataclass(frozen=True)
 class Ramp:
-    """Tile (row, col) slopes from its own level up to level + 1 towards `direction`."""
+    """Tile (row, col) slopes from its own level up to level + 1 towards `direction`. The
+    terrain checks (and stores as ints) `row` and `col`, since only it knows the arena size."""
 
     row: int
     col: int
@@ -241,25 +298,31 @@ class Terrain:
 
     def __post_init__(self) -> None:
         n = len(self.levels)
-        _check_int("levels (rows)", n, MIN_ARENA_TILES, MAX_ARENA_TILES)
+        if not MIN_ARENA_TILES <= n <= MAX_ARENA_TILES:
+            _fail("levels", f"{n} rows: the arena must be {MIN_ARENA_TILES}..{MAX_ARENA_TILES} "
+                  "tiles a side")
         for r, row in enumerate(self.levels):
             if len(row) != n:
                 _fail(f"levels[{r}]", f"the grid must be square: {len(row)} columns, need {n}")
-            for c, v in enumerate(row):
-                _check_int(f"levels[{r}][{c}]", v, 0, MAX_LEVEL)
-        wall_set = set()
-        for i, (r, c) in enumerate(self.walls):
-            _check_int(f"walls[{i}].row", r, 0, n - 1)
-            _check_int(f"walls[{i}].col", c, 0, n - 1)
-            wall_set.add((r, c))
+        # Integer fields are stored as ints (2.0 -> 2), so the canonical JSON and the task id
+        # do not depend on how a file spelt them.
+        object.__setattr__(self, "levels", tuple(
+            tuple(_as_int(f"levels[{r}][{c}]", v, 0, MAX_LEVEL) for c, v in enumerate(row))
+            for r, row in enumerate(self.levels)))
+        object.__setattr__(self, "walls", tuple(
+            (_as_int(f"walls[{i}][0]", r, 0, n - 1), _as_int(f"walls[{i}][1]", c, 0, n - 1))
+            for i, (r, c) in enumerate(self.walls)))
+        object.__setattr__(self, "ramps", tuple(
+            Ramp(_as_int(f"ramps[{i}].row", ramp.row, 0, n - 1),
+                 _as_int(f"ramps[{i}].col", ramp.col, 0, n - 1), ramp.direction)
+            for i, ramp in enumerate(self.ramps)))
+        wall_set = set(self.walls)
         for i, ramp in enumerate(self.ramps):
             p = f"ramps[{i}]"
-            _check_int(f"{p}.row", ramp.row, 0, n - 1)
-            _check_int(f"{p}.col", ramp.col, 0, n - 1)
             dr, dc = DIRECTION_OFFSETS[ramp.direction]
             r2, c2 = ramp.row + dr, ramp.col + dc
             if not (0 <= r2 < n and 0 <= c2 < n):
-                _fail(f"{p}.direction", f"{ramp.direction!r} leads out of the arena")
+                _fail(f"{p}.direction", f"{_show(ramp.direction)} leads out of the arena")
             if (ramp.row, ramp.col) in wall_set or (r2, c2) in wall_set:
                 _fail(p, "a ramp cannot be on or lead onto a wall tile")
             if self.levels[r2][c2] != self.levels[ramp.row][ramp.col] + 1:
@@ -328,7 +391,7 @@ class World:
             counts[o.type.shape] = counts.get(o.type.shape, 0) + 1
         for shape, n in counts.items():
             if n > MAX_OBJECTS_PER_SHAPE:
-                _fail("objects", f"{n} objects of shape {shape!r}: at most "
+                _fail("objects", f"{n} objects of shape {_show(shape)}: at most "
                       f"{MAX_OBJECTS_PER_SHAPE} per shape are allowed")
         _check_range("avatar.x", self.avatar.x, 0.0, extent)
         _check_range("avatar.y", self.avatar.y, 0.0, extent)
@@ -361,11 +424,14 @@ class EpisodeSpec:
     sticky_grab: bool = False
 
     def __post_init__(self) -> None:
-        _check_int("trials", self.trials, 1, MAX_TRIALS)
-        _check_int("trial_steps", self.trial_steps, 1, 100_000)
-        _check_choice("control_hz", self.control_hz, CONTROL_HZ_ALLOWED)
+        # Stored as ints whatever the spelling (2.0 -> 2): see the module docstring.
+        object.__setattr__(self, "trials", _as_int("trials", self.trials, 1, MAX_TRIALS))
+        object.__setattr__(self, "trial_steps",
+                           _as_int("trial_steps", self.trial_steps, 1, 100_000))
+        object.__setattr__(self, "control_hz",
+                           _as_int_choice("control_hz", self.control_hz, CONTROL_HZ_ALLOWED))
         if not isinstance(self.sticky_grab, bool):
-            _fail("sticky_grab", f"{self.sticky_grab!r} is not one of [False, True]")
+            _fail("sticky_grab", f"{_show(self.sticky_grab)} is not one of [False, True]")
 
 
 # Every field a task file or family config may set under `episode`, derived from the dataclass
@@ -383,17 +449,18 @@ class Task:
     def __post_init__(self) -> None:
         produced = {r.product for r in self.game.rules if r.product is not None}
         known = {o.type for o in self.world.objects} | produced
-        for i, lit in enumerate(self.game.goal.literals):
-            for o in lit.objects:
-                if o not in known:
-                    _fail(f"game.goal.literals[{i}]", f"{o.name!r} is neither an initial "
-                          "object nor the product of a rule")
+        for i, conj in enumerate(self.game.goal.disjuncts):
+            for j, lit in enumerate(conj):
+                for o in lit.objects:
+                    if o not in known:
+                        _fail(f"game.goal[{i}][{j}]", f"{_show(o.name)} is neither an initial "
+                              "object nor the product of a rule")
         for shape in SHAPES:
             initial = sum(o.type.shape == shape for o in self.world.objects)
             products = sum(r.product is not None and r.product.shape == shape
                            for r in self.game.rules)
             if initial + products > MAX_OBJECTS_PER_SHAPE:
-                _fail("game.rules", f"shape {shape!r} needs {initial + products} slots "
+                _fail("game.rules", f"shape {_show(shape)} needs {initial + products} slots "
                       f"(initial + products); at most {MAX_OBJECTS_PER_SHAPE} are allowed")
 
     # ---- identity and serialisation ------------------------------------------------------
@@ -430,11 +497,10 @@ class Task:
 
     @staticmethod
     def from_json(text: str) -> Task:
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise TaskValidationError(f"task: not valid JSON ({e})") from e
-        return task_from_dict(d)
+        """Parses and validates one task. Every way the text can be bad ends in a one-line
+        `TaskValidationError`: broken syntax, an integer longer than Python converts (its
+        ValueError), nesting deep enough to exhaust the parser's recursion (RecursionError)."""
+        return task_from_dict(parse_task_json(text, "task"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,6 +508,18 @@ class Task:
 # --------------------------------------------------------------------------------------------
 
 _FLOAT_DIGITS = 6
+
+
+def parse_task_json(text: str, where: str) -> Any:
+    """`json.loads(text)`, with any failure turned into one `TaskValidationError` line that
+    starts with `where` (a file name, "file:line" or "task")."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise TaskValidationError(f"{where}: not a task: JSON nested too deeply to read (a "
+                                  "task is nested at most 6 levels)") from None
+    except ValueError as e:  # JSONDecodeError, or an integer past Python's digit limit
+        raise TaskValidationError(f"{where}: not valid JSON ({e})") from None
 
 
 def _f(x: float) -> float:
@@ -497,18 +575,18 @@ class _Reader:
 
     def mapping(self, d: Any, required: Sequence[str], optional: Sequence[str] = ()) -> None:
         if not isinstance(d, Mapping):
-            _fail(self.path, f"expected an object with fields {list(required)}, got {d!r}")
+            _fail(self.path, f"expected an object with fields {list(required)}, got {_show(d)}")
         missing = [k for k in required if k not in d]
         if missing:
             _fail(self.path, f"missing field(s) {missing}; required fields are {list(required)}")
-        extra = sorted(set(d) - set(required) - set(optional))
+        extra = sorted(set(d) - set(required) - set(optional), key=str)
         if extra:
             _fail(self.path, f"unknown field(s) {extra}; allowed fields are "
                   f"{list(required) + list(optional)}")
 
     def seq(self, d: Any) -> Sequence[Any]:
         if not isinstance(d, (list, tuple)):
-            _fail(self.path, f"expected a list, got {d!r}")
+            _fail(self.path, f"expected a list, got {_show(d)}")
         return d
 
     def wrap(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -556,7 +634,7 @@ def task_from_dict(d: Mapping[str, Any]) -> Task:
     walls = []
     for i, wd in enumerate(rt.at("walls").seq(t.get("walls", []))):
         if not (isinstance(wd, (list, tuple)) and len(wd) == 2):
-            _fail(f"{rt.path}.walls[{i}]", f"expected [row, col], got {wd!r}")
+            _fail(f"{rt.path}.walls[{i}]", f"expected [row, col], got {_show(wd)}")
         walls.append((wd[0], wd[1]))
     terrain = rt.wrap(Terrain, levels, tuple(ramps), tuple(walls))
     objects = []
@@ -596,5 +674,5 @@ def task_from_dict(d: Mapping[str, Any]) -> Task:
     episode = re_.wrap(EpisodeSpec, **ep_d)
     desc = d.get("description", "")
     if not isinstance(desc, str):
-        _fail("task.description", f"expected a string, got {desc!r}")
+        _fail("task.description", f"expected a string, got {_show(desc)}")
     return r.wrap(Task, world, game, episode, desc)

@@ -129,7 +129,11 @@ def test_products_count_towards_shape_slots() -> None:
 def test_goal_object_must_exist() -> None:
     other = {"shape": "pyramid", "colour": "white"}
     msg = _error(lambda d: d["game"]["goal"][0][0].update(b=other))
-    assert msg.startswith("task.game.goal.literals[0]") and "white pyramid" in msg
+    assert msg.startswith("task.game.goal[0][0]: ") and "white pyramid" in msg
+    # the second literal of the first conjunction is goal[0][1], as the file nests it
+    msg = _error(lambda d: d["game"]["goal"][0].append(
+        {"predicate": "hold", "a": AGENT, "b": other}))
+    assert msg.startswith("task.game.goal[0][1]: ")
 
 
 def test_object_inside_wall_and_bad_json() -> None:
@@ -139,6 +143,107 @@ def test_object_inside_wall_and_bad_json() -> None:
         Task.from_json("{not json")
     with pytest.raises(TaskValidationError, match="task: expected an object"):
         Task.from_json(json.dumps([1, 2]))
+
+
+def test_goal_size_errors_name_the_goal_field_as_the_file_spells_it() -> None:
+    msg = _error(lambda d: d["game"].update(goal=[]))
+    assert msg.startswith("task.game.goal: ") and "1..2" in msg and "got 0" in msg
+    assert "disjuncts" not in msg
+    lit = {"predicate": "hold", "a": AGENT, "b": {"shape": "cube", "colour": "red"}}
+    msg = _error(lambda d: d["game"].update(goal=[[lit]] * 3))
+    assert msg.startswith("task.game.goal: ") and "got 3" in msg
+    msg = _error(lambda d: d["game"].update(goal=[[lit], [lit] * 4]))
+    assert msg.startswith("task.game.goal[1]: ") and "1..3 literals, got 4" in msg
+    msg = _error(lambda d: d["game"].update(goal=[[]]))
+    assert msg.startswith("task.game.goal[0]: ") and "got 0" in msg
+
+
+# ---- integer fields: one rule for integral floats; numbers and nesting of any size --------
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    (("episode", "trials"), 2), (("episode", "trial_steps"), 40), (("episode", "control_hz"), 20),
+])
+def test_integral_float_is_the_same_task_as_the_int(where: tuple[str, str], value: int) -> None:
+    d = copy.deepcopy(load_probe(BASE).to_dict())
+    d[where[0]][where[1]] = value
+    as_int = Task.from_dict(d)
+    d[where[0]][where[1]] = float(value)
+    as_float = Task.from_dict(d)
+    assert as_float == as_int and as_float.task_id == as_int.task_id
+    stored = getattr(as_float.episode, where[1])
+    assert type(stored) is int and stored == value
+    assert as_float.to_json() == as_int.to_json()  # canonical JSON holds the int
+
+
+def test_integral_floats_in_terrain_are_ints_and_keep_the_id() -> None:
+    t = load_probe(BASE)
+    d = copy.deepcopy(t.to_dict())
+    terrain = d["world"]["terrain"]
+    terrain["levels"] = [[float(v) for v in row] for row in terrain["levels"]]
+    terrain["walls"] = [[float(r), float(c)] for r, c in terrain["walls"]] + [[1.0, 1.0]]
+    for ramp in terrain["ramps"]:
+        ramp.update(row=float(ramp["row"]), col=float(ramp["col"]))
+    back = Task.from_dict(d)
+    assert all(type(v) is int for row in back.world.terrain.levels for v in row)
+    assert all(type(v) is int for wall in back.world.terrain.walls for v in wall)
+    assert all(type(r.row) is int and type(r.col) is int for r in back.world.terrain.ramps)
+    d2 = copy.deepcopy(t.to_dict())
+    d2["world"]["terrain"]["walls"].append([1, 1])
+    assert back.task_id == Task.from_dict(d2).task_id
+
+
+@pytest.mark.parametrize(("mutate", "field", "allowed"), [
+    (lambda d: d["episode"].update(trials=2.5), "task.episode.trials", "[1, 13]"),
+    (lambda d: d["episode"].update(trial_steps=float("nan")), "task.episode.trial_steps",
+     "[1, 100000]"),
+    (lambda d: d["episode"].update(control_hz=10.5), "task.episode.control_hz", "[5, 10, 20]"),
+    (lambda d: d["episode"].update(control_hz=True), "task.episode.control_hz", "[5, 10, 20]"),
+    (lambda d: d["episode"].update(trials="2"), "task.episode.trials", "[1, 13]"),
+    (lambda d: d["world"]["terrain"]["levels"][0].__setitem__(0, 0.5),
+     "task.world.terrain.levels[0][0]", "[0, 2]"),
+    (lambda d: d["world"]["terrain"]["walls"].append([0, 1.5]),
+     "task.world.terrain.walls[0][1]", "[0, 4]"),
+    (lambda d: d["world"]["terrain"]["ramps"][0].update(row=1.25),
+     "task.world.terrain.ramps[0].row", "[0, 4]"),
+])
+def test_non_integral_value_names_the_field_and_the_allowed_values(mutate, field: str,
+                                                                   allowed: str) -> None:
+    msg = _error(mutate)
+    assert msg.startswith(f"{field}: ") and allowed in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda d: d["world"]["avatar"].update(x=10**400),
+    lambda d: d["world"]["objects"][0].update(yaw=-(10**400)),
+    lambda d: d["world"]["dynamics"].update(friction=10**400),
+    lambda d: d["episode"].update(trials=10**400),
+    lambda d: d["world"]["terrain"]["levels"][0].__setitem__(0, 10**400),
+])
+def test_400_digit_integer_is_a_short_validation_error(mutate) -> None:
+    msg = _error(mutate)  # used to be an OverflowError converting to float
+    assert "outside the allowed range" in msg and len(msg) < 200
+
+
+def test_400_digit_integer_in_json_text_names_the_field() -> None:
+    text = load_probe(BASE).to_json().replace('"trials":3', '"trials":' + "9" * 400)
+    assert "9" * 400 in text
+    with pytest.raises(TaskValidationError, match=r"^task\.episode\.trials: 999") as e:
+        Task.from_json(text)
+    assert len(str(e.value)) < 200
+
+
+def test_overlong_and_deeply_nested_json_are_one_line_errors() -> None:
+    with pytest.raises(TaskValidationError, match="^task: not valid JSON") as e:
+        Task.from_json('{"world": ' + "1" * 5000 + "}")  # past Python's int digit limit
+    assert "\n" not in str(e.value)
+    deep = "[" * 200_000 + "]" * 200_000
+    with pytest.raises(TaskValidationError, match="^task: not a task: JSON nested too deeply"):
+        Task.from_json(deep)
+    # nesting the parser can read is quoted shortly, not in full
+    msg = _error(lambda d: d.update(description=[[[[[[[[["x"]]]]]]]]]))
+    assert msg.startswith("task.description: expected a string") and len(msg) < 100
 
 
 def test_literal_argument_rules() -> None:

@@ -1,0 +1,51 @@
+"""Bad input files given to the CLIs end in exit status 2 and one line naming the file, never a
+traceback: task files for `ada.render`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cli(module: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str], prefix: str) -> str:
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(prefix), proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("bad.jsonl", b'{"task": "caf\xe9"}\n', ":1: not valid UTF-8 (byte 0xe9 at column 14)"),
+    ("deep.jsonl", b"\n" + b"[" * 200_000 + b"]" * 200_000 + b"\n",
+     ":2: not a task: JSON nested too deeply"),
+    ("deep.json", b"[" * 200_000 + b"]" * 200_000, ": task: not a task: JSON nested too deeply"),
+])
+def test_render_bad_task_file_exits_2_with_one_line(tmp_path: Path, name: str, content: bytes,
+                                                    expected: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    proc = _cli("ada.render", f"task.file={name}", "policy=noop", "out=v.mp4", cwd=tmp_path)
+    line = _one_error_line(proc, "ada.render: error: ")
+    assert f"{tmp_path / name}" in line and expected in line
+    assert not (tmp_path / "v.mp4").exists()
+
+
+def test_render_huge_integer_names_the_field(tmp_path: Path, task) -> None:
+    text = task.to_json().replace('"trial_steps":5', '"trial_steps":' + "5" * 400)
+    (tmp_path / "big.jsonl").write_text(text + "\n")
+    proc = _cli("ada.render", "task.file=big.jsonl", "policy=noop", "out=v.mp4", cwd=tmp_path)
+    line = _one_error_line(proc, "ada.render: error: ")
+    assert ":1: task.episode.trial_steps: 555" in line and "[1, 100000]" in line
+    assert len(line) < 300
