@@ -7,3 +7,9 @@ import os
 # before mujoco or dm_control is first imported, which choose the GL backend at import time.
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("PYOPENGL_PLATFORM", os.environ["MUJOCO_GL"])
+
+# Before anything here can load a GL driver: triton (installed with the default Linux torch)
+# crashes the process if it is first loaded after Mesa's LLVM (worlds/triton_guard.py).
+from worlds.triton_guard import load_triton_first  # noqa: E402
+
+load_triton_first()
