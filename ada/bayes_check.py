@@ -30,8 +30,9 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from ada.config import TrainConfig
+from ada.paths import config_dir
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+CONFIG_DIR = config_dir()
 BANDIT_CHECKS = {"bandit": "bayes_bandit", "directed": "bayes_directed",
                  "directed_p06": "bayes_directed_p06"}
 SEQUENCE_CHECK_NAMES = ("stationary", "piecewise")

@@ -36,6 +36,7 @@ import hydra
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
+from ada.paths import config_dir
 from ada.policies import POLICY_NAMES
 from worlds.task import MAX_TRIALS, Task, TaskValidationError
 from worlds.task_files import jsonl_records, record_name, task_from_record
@@ -331,7 +332,7 @@ def format_table(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(config_path="../configs", config_name="evaluate", version_base="1.3")
+@hydra.main(config_path=str(config_dir()), config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     """CLI entry: validate, evaluate, print the table and where the files went. Config, task
     and checkpoint errors exit with status 2 and one line naming the field."""

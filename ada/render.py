@@ -33,6 +33,7 @@ from dm_env import specs
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
+from ada.paths import config_dir
 from ada.policies import POLICY_NAMES, Policy, make_policy
 from ada.video import (
     Mp4Writer,
@@ -340,7 +341,7 @@ def run(cfg: RenderConfig,
     return out, all_returns
 
 
-@hydra.main(config_path="../configs", config_name="render", version_base="1.3")
+@hydra.main(config_path=str(config_dir()), config_name="render", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     """CLI entry: validate, render, print the output path and the returns per trial. Config
     and task errors exit with status 2 and one line naming the field, not a traceback."""

@@ -27,6 +27,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from ada.config import ConfigError, TrainConfig
+from ada.paths import config_dir
 
 
 def config_from_hydra(cfg: DictConfig) -> TrainConfig:
@@ -35,7 +36,7 @@ def config_from_hydra(cfg: DictConfig) -> TrainConfig:
     return TrainConfig.from_dict(container)
 
 
-@hydra.main(config_path="../configs", config_name="train", version_base="1.3")
+@hydra.main(config_path=str(config_dir()), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     try:
         train_cfg = config_from_hydra(cfg)

@@ -27,9 +27,9 @@ def compose(overrides: list[str]) -> Any:
     from omegaconf import OmegaConf
 
     from ada.config import TrainConfig
+    from ada.paths import config_dir
 
-    configs = Path(__file__).resolve().parents[1] / "configs"
-    with initialize_config_dir(config_dir=str(configs), version_base=None):
+    with initialize_config_dir(config_dir=str(config_dir()), version_base=None):
         cfg = hydra_compose("train", overrides=overrides)
     return TrainConfig.from_dict(OmegaConf.to_container(cfg, resolve=True))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ada.paths import config_dir
 from worlds.task import (
     DYNAMICS_RANGES,
     EPISODE_FIELDS,
@@ -32,7 +33,8 @@ from worlds.task import (
     TaskValidationError,
 )
 
-FAMILY_DIR = Path(__file__).resolve().parents[1] / "configs" / "world"
+# configs/world/ in a checkout, the package ada.configs inside an installed distribution
+FAMILY_DIR = config_dir() / "world"
 MAX_INITIAL_OBJECTS = len(SHAPES) * MAX_OBJECTS_PER_SHAPE
 # Metres. Objects (and the avatar) on neighbouring tiles then start >= TILE_SIZE - 2 * 0.2 =
 # 1.1 m apart, beyond worlds.predicates.NEAR_DISTANCE (1.0 m): no pair starts near by accident.
