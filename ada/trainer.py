@@ -30,8 +30,10 @@ import torch
 
 from ada.config import BanditEnvConfig, LeversEnvConfig, TrainConfig, WorldEnvConfig
 from ada.learning.checkpoint import (
+    CheckpointError,
     latest_checkpoint,
     load_checkpoint,
+    load_weights,
     save_checkpoint,
     set_rng_state,
 )
@@ -190,7 +192,7 @@ class Trainer:
         if len(payload["actors"]) != len(self.actors):
             raise ValueError(f"checkpoint {path} has {len(payload['actors'])} actors, the run "
                              f"has runtime.num_actors={len(self.actors)}")
-        self.learner.load_state_dict(payload["learner"])
+        self.learner.load_state_dict(payload["learner"], where=f"checkpoint {path}: learner")
         if self.curriculum is not None:
             state = payload.get("extra", {}).get("curriculum")
             if state is None:
@@ -336,11 +338,17 @@ class Trainer:
 
 def load_agent(checkpoint: str | Path) -> tuple[Agent, TrainConfig]:
     """The trained agent (on the CPU, where evaluation and videos run) and its config from a
-    checkpoint."""
+    checkpoint. A damaged or foreign file, a config this code does not accept, or weights that
+    do not fit the network that config builds is a one-line `CheckpointError` naming the file
+    (and the tensor), which the CLIs report with exit status 2."""
     payload = load_checkpoint(checkpoint)
-    cfg = TrainConfig.from_dict({**payload["config"], "resume": "never", "progress": False})
-    agent = Agent(*env_specs(cfg.env), cfg.agent)  # specs only: no renderer, no task
-    agent.load_state_dict(payload["learner"]["agent"])
+    try:
+        cfg = TrainConfig.from_dict({**payload["config"], "resume": "never", "progress": False})
+        agent = Agent(*env_specs(cfg.env), cfg.agent)  # specs only: no renderer, no task
+    except (ValueError, TypeError) as e:  # a config this version of the code does not accept
+        raise CheckpointError(f"checkpoint {checkpoint}: its config is not valid here ({e})"
+                              ) from None
+    load_weights(agent, payload["learner"]["agent"], f"checkpoint {checkpoint}: learner.agent")
     return agent.eval(), cfg
 
 

@@ -27,6 +27,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ada.learning.checkpoint import (
+    CheckpointError,
+    check_optimizer_state,
+    check_weights,
+    load_weights,
+)
 from ada.learning.vtrace import vtrace
 from ada.runtime.trajectory import Trajectory
 from agents.agent import Agent
@@ -230,12 +236,27 @@ class Learner:
                 "updates": self.updates, "frames": self.frames,
                 "return_scale": self.return_scale, "config": dataclasses.asdict(self.config)}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.agent.load_state_dict(state["agent"])
+    def load_state_dict(self, state: dict[str, Any], where: str = "learner") -> None:
+        """Restores what `state_dict` saved. A tensor missing or of the wrong shape, or an
+        optimiser state for other parameters, raises `CheckpointError` starting with `where`
+        (the trainer passes "checkpoint <file>: learner") and naming the field. Everything is
+        checked before anything is changed, so a bad checkpoint cannot leave a half-restored
+        learner behind."""
+        missing = [k for k in ("agent", "optimizer", "updates", "frames", "return_scale")
+                   if k not in state]
+        if missing:
+            raise CheckpointError(f"{where}: missing field(s) {missing}")
+        try:
+            counters = (int(state["updates"]), int(state["frames"]),
+                        float(state["return_scale"]))
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(f"{where}: 'updates', 'frames' and 'return_scale' must be "
+                                  f"numbers ({err})") from None
+        check_weights(self.agent, state["agent"], f"{where}.agent")
+        check_optimizer_state(self.optimizer, state["optimizer"], f"{where}.optimizer")
         self.optimizer.load_state_dict(state["optimizer"])
-        self.updates = int(state["updates"])
-        self.frames = int(state["frames"])
-        self.return_scale = float(state["return_scale"])
+        load_weights(self.agent, state["agent"], f"{where}.agent")
+        self.updates, self.frames, self.return_scale = counters
 
 
 __all__ = ["ADVANTAGE_NORMS", "Learner", "VTraceConfig"]

@@ -1,5 +1,5 @@
 """Bad input files given to the CLIs end in exit status 2 and one line naming the file, never a
-traceback: task files for `ada.render`."""
+traceback: task files for `ada.render`, checkpoints for `ada.evaluate`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from ada.config import TrainConfig
+from ada.learning.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from ada.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,3 +54,50 @@ def test_render_huge_integer_names_the_field(tmp_path: Path, task) -> None:
     line = _one_error_line(proc, "ada.render: error: ")
     assert ":1: task.episode.trial_steps: 555" in line and "[1, 100000]" in line
     assert len(line) < 300
+
+
+# ---- checkpoints -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real checkpoint of a tiny bandit run after one update (a second to make)."""
+    out = tmp_path_factory.mktemp("run")
+    cfg = TrainConfig.from_dict({
+        "agent": {"size": "tiny", "memory_length": 5}, "env": {"kind": "bandit", "horizon": 5},
+        "runtime": {"envs_per_actor": 4, "unroll_length": 3, "num_actors": 1},
+        "total_frames": 12, "out_dir": str(out), "progress": False, "resume": "never"})
+    trainer = Trainer(cfg)
+    try:
+        trainer.run(max_updates=1)
+    finally:
+        trainer.close()
+    path = latest_checkpoint(out / "checkpoints")
+    assert path is not None
+    return path
+
+
+def test_evaluate_corrupt_checkpoint_exits_2_with_one_line(checkpoint: Path,
+                                                           tmp_path: Path) -> None:
+    weights = load_checkpoint(checkpoint)["learner"]["agent"]
+    raw = max(weights.values(), key=lambda t: t.numel()).numpy().tobytes()
+    data = bytearray(checkpoint.read_bytes())
+    data[data.find(raw) + 5] ^= 0x80
+    bad = tmp_path / "ckpt_00000001.pt"
+    bad.write_bytes(bytes(data))
+    proc = _cli("ada.evaluate", f"checkpoint={bad}", "tasks=probes", cwd=tmp_path)
+    line = _one_error_line(proc, "ada.evaluate: error: ")
+    assert f"checkpoint {bad}: corrupt" in line
+
+
+def test_evaluate_misshaped_tensor_exits_2_naming_it(checkpoint: Path, tmp_path: Path) -> None:
+    payload = load_checkpoint(checkpoint)
+    weights = payload["learner"]["agent"]
+    name = next(k for k, v in weights.items() if v.dim() == 2)
+    weights[name] = torch.zeros(1, 1)
+    bad = save_checkpoint(tmp_path / "ckpt_00000001.pt", learner=payload["learner"],
+                          actors=payload["actors"], config=payload["config"],
+                          step=payload["step"])
+    proc = _cli("ada.evaluate", f"checkpoint={bad}", "tasks=probes", cwd=tmp_path)
+    line = _one_error_line(proc, "ada.evaluate: error: ")
+    assert f"tensor {name!r} has shape (1, 1)" in line and "expects (" in line
