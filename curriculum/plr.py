@@ -10,8 +10,9 @@ C_i at which task i was last played (c is the current count),
 Three bugs of public implementations are avoided by construction and pinned by tests: ranks
 are computed in floating point (integer division would make every weight but the top one 0),
 the temperature is an exponent 1/beta (dividing the weights by beta changes nothing after
-normalisation), and scores are finite by construction (see `curriculum.scoring`), with
-non-finite inputs rejected here rather than turned into NaN probabilities.
+normalisation), and scores are finite by construction: `curriculum.scoring` rejects episodes
+with non-finite values or rewards instead of clamping them into an absurd finite score, and
+non-finite scores are rejected here too rather than turned into NaN probabilities.
 
 Ties: tied scores share the best rank among them ("min" ranking), so equal scores always get
 equal probability, independent of buffer order.

@@ -110,9 +110,12 @@ class ReplayCurriculum(Curriculum):
 
     # ---- learning ------------------------------------------------------------------------------
     def update(self, task_id: str, stats: EpisodeStats) -> None:
-        self._record_outcome(stats)
+        """Scores the episode and updates the buffer. An episode with a non-finite value,
+        reward or bootstrap value raises the scorer's ValueError (see `curriculum.scoring`)
+        before anything is recorded, so the buffer and counters never hold a partial update."""
         score = score_episode(stats, self.cfg.scorer, self.cfg.gamma, self.cfg.gae_lambda,
                               self.best_return.get(task_id))
+        self._record_outcome(stats)
         if stats.completed and stats.rewards is not None and stats.length > 0 and (
                 task_id in self._index or task_id in self.pending):
             own = episode_return(stats, self.cfg.gamma)

@@ -134,7 +134,7 @@ def test_robust_plr_takes_no_gradient_on_new_tasks() -> None:
 def test_incomplete_and_empty_episodes_keep_scores_finite() -> None:
     cur, rng = plr(), np.random.default_rng(6)
     t = cur.sample(rng)
-    cut = dataclasses.replace(episode(t, 0.0), completed=False, bootstrap_value=float("nan"))
+    cut = dataclasses.replace(episode(t, 0.0), completed=False, bootstrap_value=0.5)
     cur.update(t.task_id, cut)  # a candidate is only decided on a whole episode
     assert cur.size == 0 and t.task_id in cur.pending
     cur.update(t.task_id, episode(t, 0.5, value=-1.0))
@@ -147,6 +147,32 @@ def test_incomplete_and_empty_episodes_keep_scores_finite() -> None:
     assert np.all(np.isfinite(cur.scores)) and cur.totals["empty_episodes"] == 1
     cur.update("not-a-task", episode(t, 0.5))
     assert cur.totals["unknown_task"] == 1
+
+
+@pytest.mark.parametrize("bad", [
+    {"values": -np.inf}, {"values": np.nan}, {"values": np.inf}, {"rewards": np.nan},
+    {"bootstrap_value": np.nan},
+])
+def test_non_finite_episode_is_rejected_and_changes_nothing(bad: dict) -> None:
+    cur, rng = plr(capacity=2, min_fill=1.0), np.random.default_rng(8)
+    tasks = [cur.sample(rng) for _ in range(2)]
+    for t, score in zip(tasks, (0.2, 0.4), strict=True):
+        cur.update(t.task_id, episode(t, score, value=0.1))
+    assert cur.size == 2
+    ep = episode(tasks[0], 0.3, value=0.1)
+    field, value = next(iter(bad.items()))
+    if field == "bootstrap_value":
+        ep = dataclasses.replace(ep, completed=False, bootstrap_value=value)
+    else:
+        arr = getattr(ep, field).copy()
+        arr[1] = value
+        ep = dataclasses.replace(ep, **{field: arr})
+    before = (list(cur.scores), dict(cur.totals), dict(cur.best_return))
+    with pytest.raises(ValueError, match=rf"EpisodeStats\.{field}.* of task {tasks[0].task_id}"):
+        cur.update(tasks[0].task_id, ep)
+    assert (list(cur.scores), dict(cur.totals), dict(cur.best_return)) == before
+    # the replay ranking is what it was: a -inf value cannot pin its task at the top
+    assert np.all(np.isfinite(cur.distribution()))
 
 
 def test_empty_buffer_never_replays_even_with_replay_prob_one() -> None:

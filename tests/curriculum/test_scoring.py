@@ -72,3 +72,40 @@ def test_normalised_score() -> None:
           "rewards": [0, 1, 0, 1], "trial_returns": [2.0]}
     s = EpisodeStats.from_episode(ep)
     assert s.score == 0.25 and s.completed and s.trial_returns == (2.0,)
+
+
+@pytest.mark.parametrize("scorer", ["positive_value_loss", "value_l1", "maxmc"])
+@pytest.mark.parametrize(("field", "bad"), [
+    ("values", -math.inf), ("values", math.inf), ("values", math.nan), ("rewards", math.nan),
+    ("rewards", math.inf),
+])
+def test_non_finite_values_and_rewards_are_rejected_naming_them(scorer: str, field: str,
+                                                                 bad: float) -> None:
+    arrays = {"values": [0.1, 0.2, 0.3], "rewards": [0.0, 1.0, 0.0]}
+    arrays[field][1] = bad
+    # episode_return is checked by EpisodeStats itself; the per-step arrays are the scorer's
+    s = EpisodeStats("t", 1.0, 3, 3.0, values=np.asarray(arrays["values"]),
+                     rewards=np.asarray(arrays["rewards"]))
+    with pytest.raises(ValueError, match=rf"^EpisodeStats\.{field}\[1\] of task t is "):
+        score_episode(s, scorer, 0.99, 0.95)
+
+
+def test_minus_inf_value_is_not_an_absurd_top_score() -> None:
+    """Clamping -inf to the largest float gave a positive value loss of about 3e307."""
+    s = stats([0.0, -math.inf], [0.0, 0.0])
+    with pytest.raises(ValueError, match=r"values\[1\] .* is -inf"):
+        score_episode(s, "positive_value_loss", 0.99, 0.95)
+
+
+def test_bootstrap_value_is_checked_only_where_it_is_used() -> None:
+    cut = stats([0.0, 0.0], [0.0, 1.0], completed=False, bootstrap=math.nan)
+    with pytest.raises(ValueError, match="bootstrap_value of task t is nan"):
+        score_episode(cut, "maxmc", 0.99, 0.95)
+    done = stats([0.0, 0.0], [0.0, 1.0], completed=True, bootstrap=math.nan)
+    assert math.isfinite(score_episode(done, "maxmc", 0.99, 0.95))
+
+
+def test_finite_inputs_whose_score_overflows_are_rejected() -> None:
+    s = stats([1e308, -1e308], [0.0, 0.0])
+    with pytest.raises(ValueError, match="overflows"):
+        score_episode(s, "value_l1", 1.0, 1.0)
