@@ -1,11 +1,14 @@
 """A thin Gymnasium view of `WorldEnv`, for tools and baselines written against Gymnasium.
 
 The dm_env `WorldEnv` stays the reference: this adapter adds no behaviour, only translates. Its
-observation space is derived from `WorldEnv.observation_spec()` field by field (dtype, shape and
-bounds kept exactly), so an observation passes through unchanged and `space.contains(obs)` holds
-for every observation the env can emit. The multi-trial episode is one Gymnasium episode: trial
-boundaries are inside it (the agent's memory must survive them), and its end is
-`terminated=True`, because dm_env ends it with discount 0 (a true end, not a time-out).
+observation space is derived from `WorldEnv.observation_spec()` field by field (dtype and bounds
+kept exactly), so an observation's values pass through unchanged and `space.contains(obs)` holds
+for every observation the env can emit. One shape differs: the scalar fields (`prev_action`,
+`prev_reward`, 0-d in dm_env) are shape (1,) here, because Stable-Baselines3, the library users
+of this adapter train with, rejects 0-d Boxes in its `check_env` and its policies' input
+preprocessing. The multi-trial episode is one Gymnasium episode: trial boundaries are inside it
+(the agent's memory must survive them), and its end is `terminated=True`, because dm_env ends it
+with discount 0 (a true end, not a time-out).
 
 Nothing is registered with `gymnasium.register`: construct `GymWorldEnv` directly.
 """
@@ -42,6 +45,18 @@ def spec_to_space(spec: specs.Array) -> spaces.Box:
     return spaces.Box(low=low.copy(), high=high.copy(), shape=spec.shape, dtype=dtype)
 
 
+SCALAR_SHAPE = (1,)  # what a 0-d dm_env field becomes in the Gymnasium observation
+
+
+def gym_space(spec: specs.Array) -> spaces.Box:
+    """`spec_to_space(spec)`, with a 0-d spec given shape `SCALAR_SHAPE` (same dtype, bounds)."""
+    box = spec_to_space(spec)
+    if box.shape != ():
+        return box
+    return spaces.Box(low=box.low.reshape(SCALAR_SHAPE), high=box.high.reshape(SCALAR_SHAPE),
+                      shape=SCALAR_SHAPE, dtype=box.dtype)
+
+
 class GymWorldEnv(gymnasium.Env):
     """`WorldEnv` as a `gymnasium.Env` with a Dict observation space and Discrete actions.
 
@@ -62,7 +77,8 @@ class GymWorldEnv(gymnasium.Env):
         self.render_mode = render_mode
         self.env = WorldEnv(task, task_source=task_source, seed=seed, image_size=image_size)
         self.observation_space = spaces.Dict(
-            {k: spec_to_space(s) for k, s in self.env.observation_spec().items()})
+            {k: gym_space(s) for k, s in self.env.observation_spec().items()})
+        self._shapes = {k: box.shape for k, box in self.observation_space.spaces.items()}
         self.action_space = spaces.Discrete(NUM_ACTIONS)
         self._last_rgb: np.ndarray | None = None
         self._done = True
@@ -76,8 +92,9 @@ class GymWorldEnv(gymnasium.Env):
 
     def _obs(self, observation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         # WorldEnv shares read-only token arrays between steps; copies keep callers that write
-        # into observations (buffers, frame stacks) from failing or aliasing.
-        obs = {k: np.array(v, copy=True) for k, v in observation.items()}
+        # into observations (buffers, frame stacks) from failing or aliasing. Scalars become
+        # shape (1,) to match the observation space.
+        obs = {k: np.array(v, copy=True).reshape(self._shapes[k]) for k, v in observation.items()}
         self._last_rgb = obs["rgb"]
         return obs
 

@@ -1,5 +1,6 @@
-"""The Gymnasium adapter: passes Gymnasium's checker, its spaces hold every observation exactly,
-and the multi-trial episode is one Gymnasium episode ending in terminated=True."""
+"""The Gymnasium adapter: passes Gymnasium's and Stable-Baselines3's checkers, its spaces hold
+every observation exactly, and the multi-trial episode is one Gymnasium episode ending in
+terminated=True."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import warnings
 
 import numpy as np
 import pytest
+from dm_env import specs as dm_specs
 from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from worlds.avatar import NUM_ACTIONS
-from worlds.gym_adapter import GymWorldEnv
+from worlds.gym_adapter import SCALAR_SHAPE, GymWorldEnv
 from worlds.task import (
     AvatarSpec,
     EpisodeSpec,
@@ -60,13 +63,31 @@ def test_check_env_passes_without_space_warnings(env):
     assert not unexpected, unexpected
 
 
+def test_stable_baselines3_check_env_passes(env):
+    """SB3 2.x (numpy 2) raised on the 0-d Boxes prev_action and prev_reward; shaped (1,) they
+    pass. Its remaining advisories are about choices of the caller: the 16x16 test image is
+    below its default CNN's minimum, and `rules` is an (8, 8) token grid by design."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sb3_check_env(env, warn=True)
+    messages = [str(w.message) for w in caught]
+    expected = ("minimal resolution for an image", "observation rules has an unconventional")
+    assert not [m for m in messages if not any(e in m for e in expected)], messages
+
+
 def test_spaces_mirror_the_dm_env_specs_and_hold_observations(env):
     specs = env.env.observation_spec()
     assert set(env.observation_space.spaces) == set(specs)
+    scalars = {key for key, spec in specs.items() if spec.shape == ()}
+    assert scalars == {"prev_action", "prev_reward"}
+    shapes = {key: SCALAR_SHAPE if key in scalars else spec.shape for key, spec in specs.items()}
     for key, spec in specs.items():
         box = env.observation_space[key]
         assert isinstance(box, spaces.Box)
-        assert box.shape == spec.shape and box.dtype == spec.dtype, key
+        assert box.shape == shapes[key] and box.dtype == spec.dtype, key
+        if isinstance(spec, dm_specs.BoundedArray):  # bounds kept, only reshaped
+            np.testing.assert_array_equal(box.low, np.broadcast_to(spec.minimum, box.shape))
+            np.testing.assert_array_equal(box.high, np.broadcast_to(spec.maximum, box.shape))
     assert env.observation_space["goal"].high.max() == env.observation_space["rules"].high.max()
     assert env.action_space == spaces.Discrete(NUM_ACTIONS)
     obs, info = env.reset(seed=3, options={"task": _task(trials=1, trial_steps=20)})
@@ -78,8 +99,10 @@ def test_spaces_mirror_the_dm_env_specs_and_hold_observations(env):
     for obs in seen:
         assert env.observation_space.contains(obs)
         for key, value in obs.items():
-            assert value.dtype == specs[key].dtype and value.shape == specs[key].shape, key
-    assert obs["prev_action"] == NUM_ACTIONS - 1  # exact round-trip of the last action
+            assert value.dtype == specs[key].dtype and value.shape == shapes[key], key
+    assert obs["prev_action"].tolist() == [NUM_ACTIONS - 1]  # exact round-trip of last action
+    obs, reward, *_ = env.step(0)
+    assert obs["prev_reward"].tolist() == [reward]  # the reward just earned, shape (1,)
     frame = env.render()
     np.testing.assert_array_equal(frame, obs["rgb"])
 
