@@ -516,8 +516,8 @@ def parse_task_json(text: str, where: str) -> Any:
     try:
         return json.loads(text)
     except RecursionError:
-        raise TaskValidationError(f"{where}: not a task: JSON nested too deeply to read (a "
-                                  "task is nested at most 6 levels)") from None
+        raise TaskValidationError(f"{where}: JSON nested too deeply to read (a task is "
+                                  "nested at most 6 levels)") from None
     except ValueError as e:  # JSONDecodeError, or an integer past Python's digit limit
         raise TaskValidationError(f"{where}: not valid JSON ({e})") from None
 

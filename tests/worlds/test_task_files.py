@@ -82,7 +82,7 @@ def test_json_file_reads_a_task_and_names_the_file_in_task_errors(tmp_path: Path
 def test_deep_nesting_and_huge_numbers_name_file_and_line(tmp_path: Path, task_json: str) -> None:
     path = tmp_path / "deep.jsonl"
     path.write_text(task_json + "\n" + "[" * 200_000 + "]" * 200_000 + "\n")
-    with pytest.raises(TaskValidationError, match=rf"^{path}:2: not a task: JSON nested too"):
+    with pytest.raises(TaskValidationError, match=rf"^{path}:2: JSON nested too"):
         jsonl_records(path)
     path = tmp_path / "big.jsonl"
     trials = json.loads(task_json)["episode"]["trials"]
