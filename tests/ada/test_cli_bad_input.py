@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from ada.config import TrainConfig
-from ada.learning.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from ada.learning.checkpoint import latest_checkpoint, load_checkpoint
 from ada.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,8 +33,6 @@ def _one_error_line(proc: subprocess.CompletedProcess[str], prefix: str) -> str:
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("bad.jsonl", b'{"task": "caf\xe9"}\n', ":1: not valid UTF-8 (byte 0xe9 at column 14)"),
-    ("deep.jsonl", b"\n" + b"[" * 200_000 + b"]" * 200_000 + b"\n",
-     ":2: JSON nested too deeply"),
     ("deep.json", b"[" * 200_000 + b"]" * 200_000, ": task: JSON nested too deeply"),
 ])
 def test_render_bad_task_file_exits_2_with_one_line(tmp_path: Path, name: str, content: bytes,
@@ -82,22 +79,13 @@ def test_evaluate_corrupt_checkpoint_exits_2_with_one_line(checkpoint: Path,
     weights = load_checkpoint(checkpoint)["learner"]["agent"]
     raw = max(weights.values(), key=lambda t: t.numel()).numpy().tobytes()
     data = bytearray(checkpoint.read_bytes())
-    data[data.find(raw) + 5] ^= 0x80
+    at = data.find(raw)
+    assert at >= 0  # stored uncompressed: the flipped byte is one of the weights
+    data[at + 5] ^= 0x80
     bad = tmp_path / "ckpt_00000001.pt"
     bad.write_bytes(bytes(data))
     proc = _cli("ada.evaluate", f"checkpoint={bad}", "tasks=probes", cwd=tmp_path)
     line = _one_error_line(proc, "ada.evaluate: error: ")
     assert f"checkpoint {bad}: corrupt" in line
-
-
-def test_evaluate_misshaped_tensor_exits_2_naming_it(checkpoint: Path, tmp_path: Path) -> None:
-    payload = load_checkpoint(checkpoint)
-    weights = payload["learner"]["agent"]
-    name = next(k for k, v in weights.items() if v.dim() == 2)
-    weights[name] = torch.zeros(1, 1)
-    bad = save_checkpoint(tmp_path / "ckpt_00000001.pt", learner=payload["learner"],
-                          actors=payload["actors"], config=payload["config"],
-                          step=payload["step"])
-    proc = _cli("ada.evaluate", f"checkpoint={bad}", "tasks=probes", cwd=tmp_path)
-    line = _one_error_line(proc, "ada.evaluate: error: ")
-    assert f"tensor {name!r} has shape (1, 1)" in line and "expects (" in line
+    # mis-shaped and missing tensors raise the same CheckpointError from load_agent (see
+    # tests/ada/learning/test_checkpoint.py), which this exit-2 path reports the same way
