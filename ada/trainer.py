@@ -287,6 +287,9 @@ class Trainer:
             scalars["episode/return"] = float(np.mean([e["return"] for e in self.episodes]))
             scalars["episode/length"] = float(np.mean([e["length"] for e in self.episodes]))
             scalars["episode/count"] = float(len(self.episodes))
+            warned = [e["physics_warnings"] for e in self.episodes if "physics_warnings" in e]
+            if warned:  # MuJoCo warnings per episode: 0 unless the physics misbehaves
+                scalars["episode/physics_warnings"] = float(np.mean(warned))
             per_trial: dict[int, list[float]] = defaultdict(list)
             for e in self.episodes:
                 for i, r in enumerate(e.get("trial_returns", ())):

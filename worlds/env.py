@@ -11,6 +11,7 @@ substeps, one vectorised predicate/rule evaluation, one render. Nothing runs per
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import dm_env
@@ -22,7 +23,7 @@ from worlds import predicates, tokens
 from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS, AvatarController
 from worlds.camera import Camera
 from worlds.rules import RuleEngine, RuleFiring
-from worlds.scene import PHYSICS_DT, SLOT_HALF_SIZE, SLOT_SHAPE, Scene
+from worlds.scene import AVATAR_GROUP, PHYSICS_DT, SLOT_HALF_SIZE, SLOT_SHAPE, Scene
 from worlds.task import PREDICATES, TILE_SIZE, Task
 
 PROPRIO_SIZE = 8
@@ -31,17 +32,42 @@ _SEE = PREDICATES.index("see")
 
 TaskSource = Callable[[np.random.Generator], Task]
 
+WARNING_NAMES = tuple(mujoco.mjtWarning(i).name.removeprefix("mjWARN_").lower()
+                      for i in range(mujoco.mjtWarning.mjNWARNING.value))
+PHYSICS_WARNINGS_ENV = "ADA_PHYSICS_WARNINGS"  # "count" (default) or "raise" (the test suite)
+_WARNING_POLICIES = ("count", "raise")
+
+
+class PhysicsWarningError(RuntimeError):
+    """MuJoCo raised a warning (an instability reset, a full contact buffer, ...) in strict mode."""
+
+
+def _warning_policy(value: str | None) -> str:
+    policy = value if value is not None else os.environ.get(PHYSICS_WARNINGS_ENV, "count")
+    if policy not in _WARNING_POLICIES:
+        raise ValueError(f"{PHYSICS_WARNINGS_ENV}: {policy!r} is not one of "
+                         f"{list(_WARNING_POLICIES)}")
+    return policy
+
 
 class WorldEnv(dm_env.Environment):
     """One env worker: one compiled scene and one first-person camera, reused for every task.
 
     Give either a fixed `task` (use `set_task` to switch) or a `task_source` called with the
     env's RNG at every `reset()`. `set_task` only writes model arrays; it never recompiles.
+
+    MuJoCo's warning counters are read after every control step. A warning never passes
+    silently: with `physics_warnings="count"` (the default, or $ADA_PHYSICS_WARNINGS) it is
+    counted in `physics_warnings` (per episode, and so in the episode record and TensorBoard),
+    and if it was an instability reset (MuJoCo zeroes the state and drops the welds) the trial's
+    world is restored to its initial state with the bookkeeping to match, instead of leaving the
+    avatar at the origin while the scene still reports a held object. With "raise" it raises
+    `PhysicsWarningError` naming the warning and the task.
     """
 
     def __init__(self, task: Task | None = None, *, task_source: TaskSource | None = None,
                  seed: int = 0, image_size: int = 64, overview_size: int = 0,
-                 render: bool = True) -> None:
+                 render: bool = True, physics_warnings: str | None = None) -> None:
         if task is None and task_source is None:
             raise ValueError("WorldEnv needs a task or a task_source")
         if image_size < 8:
@@ -54,6 +80,11 @@ class WorldEnv(dm_env.Environment):
         self.overview = Camera(self.scene.model, overview_size, overview_size, multisamples=4,
                                skybox=True) \
             if overview_size > 0 else None
+        if self.camera is not None:
+            self.camera.option.geomgroup[AVATAR_GROUP] = 0  # the agent does not see its own body
+        self._warning_policy = _warning_policy(physics_warnings)
+        self.physics_warnings = 0  # this episode's MuJoCo warnings
+        self.physics_warnings_by_kind = dict.fromkeys(WARNING_NAMES, 0)
         self._task_source = task_source
         self.rng = np.random.default_rng(seed)
         self.state = predicates.WorldState.empty(len(SLOT_SHAPE))
@@ -106,6 +137,7 @@ class WorldEnv(dm_env.Environment):
             raise RuntimeError("reset(): no task set")
         self.trial = 0
         self.trial_returns = [0.0]
+        self.physics_warnings = 0
         self._engine.reset()
         self._start_trial()
         self._prev_action, self._prev_reward = NOOP, 0.0
@@ -119,6 +151,9 @@ class WorldEnv(dm_env.Environment):
         a = int(action)
         self.controller.apply(a)
         mujoco.mj_step(self.scene.model, self.scene.data, nstep=self._substeps)
+        warnings = self.scene.data.warning.number
+        if warnings.any():
+            self._on_physics_warning(warnings)
         self._update_game()
         reward = 1.0 if self._goal_holds else 0.0
         self.trial_returns[-1] += reward
@@ -133,6 +168,25 @@ class WorldEnv(dm_env.Environment):
             self.trial_returns.append(0.0)
             self._start_trial()
         return dm_env.transition(reward, self._observation())
+
+    def _on_physics_warning(self, counts: np.ndarray) -> None:
+        """Counts (or raises on) the warnings of the last step and clears the counters."""
+        kinds = [WARNING_NAMES[i] for i in np.flatnonzero(counts)]
+        assert self.task is not None
+        if self._warning_policy == "raise":
+            raise PhysicsWarningError(
+                f"MuJoCo warning {', '.join(kinds)} on task {self.task.task_id} at trial "
+                f"{self.trial}, step {self.t_in_trial} (see WorldEnv: warnings never pass)")
+        self.physics_warnings += int(counts.sum())
+        for k in kinds:
+            self.physics_warnings_by_kind[k] += 1
+        counts[:] = 0
+        if any(k.startswith("bad") for k in kinds):
+            # MuJoCo has reset the data: make the scene's bookkeeping agree with it
+            self.scene.reset()
+            self.controller.reset(self.task.world.dynamics.avatar_speed,
+                                  self.task.episode.sticky_grab)
+            self.last_firings = []
 
     def _start_trial(self) -> None:
         assert self.task is not None

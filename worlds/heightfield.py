@@ -63,3 +63,36 @@ def sample_index(x: np.ndarray | float, y: np.ndarray | float) -> tuple[np.ndarr
     r = np.clip(np.rint((np.asarray(y) - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int), 0,
                 N_SAMPLES - 1)
     return r, c
+
+
+def surface_height(heights: np.ndarray, x: np.ndarray | float,
+                   y: np.ndarray | float) -> np.ndarray:
+    """Terrain height at world (x, y), interpolated between the four surrounding samples."""
+    fx = np.clip((np.asarray(x, float) - FIRST_SAMPLE) / SAMPLE_SPACING, 0, N_SAMPLES - 1)
+    fy = np.clip((np.asarray(y, float) - FIRST_SAMPLE) / SAMPLE_SPACING, 0, N_SAMPLES - 1)
+    c0 = np.minimum(np.floor(fx).astype(int), N_SAMPLES - 2)
+    r0 = np.minimum(np.floor(fy).astype(int), N_SAMPLES - 2)
+    tx, ty = fx - c0, fy - r0
+    top = heights[r0, c0] * (1 - tx) + heights[r0, c0 + 1] * tx
+    bottom = heights[r0 + 1, c0] * (1 - tx) + heights[r0 + 1, c0 + 1] * tx
+    return top * (1 - ty) + bottom * ty
+
+
+_FOOTPRINT = np.linspace(-1.0, 1.0, 9)
+
+
+def support_height(heights: np.ndarray, x: float, y: float, radius: float) -> float:
+    """Highest terrain under the square of half-size `radius` around (x, y).
+
+    A body spawned at its floor's height at its centre starts inside a ramp or a slope beside it
+    (a cube on a ramp by up to 7 cm), and MuJoCo pushes it out in one violent step. The surface is
+    piecewise linear, so its maximum over the footprint is at a sample inside it or on its
+    boundary: a 9 x 9 grid over the square plus the samples inside covers both."""
+    gx, gy = np.meshgrid(x + radius * _FOOTPRINT, y + radius * _FOOTPRINT)
+    best = float(surface_height(heights, gx, gy).max())
+    lo = np.ceil((np.array([x, y]) - radius - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int)
+    hi = np.floor((np.array([x, y]) + radius - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int)
+    lo, hi = np.clip(lo, 0, N_SAMPLES - 1), np.clip(hi, 0, N_SAMPLES - 1)
+    if (hi >= lo).all():
+        best = max(best, float(heights[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1].max()))
+    return best

@@ -107,6 +107,9 @@ class SerialEnvBatch:
         trial_returns = getattr(env, "trial_returns", None)
         if trial_returns is not None:
             stats["trial_returns"] = [float(r) for r in trial_returns]
+        physics_warnings = getattr(env, "physics_warnings", None)
+        if physics_warnings is not None:
+            stats["physics_warnings"] = int(physics_warnings)
         task = getattr(env, "task", None)
         if task is not None and hasattr(task, "task_id"):
             stats["task_id"] = task.task_id
