@@ -360,9 +360,10 @@ class Scene:
         `pos` are the slots' centres (the current ones). Each object is probed at its centre and
         at six points inside it near its surface (`SEE_PROBES`, in its own frame): it is seen if
         any probe inside the camera's frustum has the object's own geom as the first surface on
-        the ray from the eye (walls, terrain and other objects occlude). One probe alone, the
-        centre, misses the objects that show only an edge or a side past a corner. One batched
-        `mj_multiRay` for all probes."""
+        the ray from the eye (walls, terrain and other objects occlude). The centre alone misses
+        objects that show only an edge, or a side past a corner. Rays cost most against the
+        heightfield, so the centres go first (one batched `mj_multiRay`) and only the objects
+        not yet seen are probed at their other points (a second batch)."""
         out = np.zeros(N_SLOTS, bool)
         slots = np.flatnonzero(self.present)
         if slots.size == 0:
@@ -370,25 +371,38 @@ class Scene:
         cam_pos, cam_mat = self.camera_pose()
         rot = self.data.xmat[self.slot_body[slots]].reshape(-1, 3, 3)
         probes = pos[slots, None, :] + np.einsum("nij,nkj->nki", rot, SEE_PROBES[slots])
-        rel = probes.reshape(-1, 3) - cam_pos
+        rel = probes - cam_pos  # (n, 7, 3)
         local = rel @ cam_mat  # camera frame: x right, y up, -z forward
-        depth = -local[:, 2]
+        depth = -local[..., 2]
         lim = depth * self._tan_half_fov
-        ok = (depth > NEAR_CLIP) & (np.abs(local[:, 0]) < lim) & (np.abs(local[:, 1]) < lim)
+        in_view = (depth > NEAR_CLIP) & (np.abs(local[..., 0]) < lim) & (
+            np.abs(local[..., 1]) < lim)
+        seen = self._cast(cam_pos, rel[:, 0], slots, in_view[:, 0])
+        rest = ~seen
+        if rest.any():
+            n_probe = SEE_PROBES.shape[1] - 1
+            later = self._cast(cam_pos, rel[rest, 1:].reshape(-1, 3),
+                               np.repeat(slots[rest], n_probe), in_view[rest, 1:].ravel())
+            seen[rest] = later.reshape(-1, n_probe).any(axis=1)
+        out[slots[seen]] = True
+        return out
+
+    def _cast(self, origin: np.ndarray, rel: np.ndarray, owner: np.ndarray,
+              ok: np.ndarray) -> np.ndarray:
+        """(len(rel),) bool: ray origin -> origin + rel[i] first hits slot owner[i]'s geom
+        (only where ok[i]; False elsewhere)."""
+        hit = np.zeros(len(rel), bool)
         idx = np.flatnonzero(ok)
         if idx.size == 0:
-            return out
-        dirs = rel[idx] / np.linalg.norm(rel[idx], axis=1, keepdims=True)
+            return hit
         k = idx.size
         vec = self._ray_vec[: 3 * k]
-        vec[:] = dirs.ravel()
+        vec[:] = (rel[idx] / np.linalg.norm(rel[idx], axis=1, keepdims=True)).ravel()
         geom, dist = self._ray_geom[:k], self._ray_dist[:k]
-        mujoco.mj_multiRay(self.model, self.data, cam_pos, vec, self._ray_groups, 1, -1,
+        mujoco.mj_multiRay(self.model, self.data, origin, vec, self._ray_groups, 1, -1,
                            geom, dist, None, k, 100.0)
-        owner = slots[idx // SEE_PROBES.shape[1]]
-        seen = owner[geom == self.slot_geom[owner]]
-        out[seen] = True
-        return out
+        hit[idx] = geom == self.slot_geom[owner[idx]]
+        return hit
 
     def avatar_contact(self) -> bool:
         """Whether the avatar touches anything (for jumping only from the ground)."""
