@@ -45,7 +45,7 @@ from ada.video import (
 from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS
 from worlds.env import WorldEnv
 from worlds.task import MAX_TRIALS, Task, TaskValidationError
-from worlds.task_files import jsonl_records, task_from_record
+from worlds.task_files import jsonl_records, task_from_json_file, task_from_record
 
 MAX_VIEW_SIZE = 2048
 TASK_FIELDS = ("file", "index", "id", "tasks_file", "family", "seed")
@@ -193,10 +193,7 @@ def load_task(sel: TaskSelector, resolve_path: Callable[[str], str] = str) -> Ta
                                         f"{path} holds {len(records)} tasks")
             lineno, record = records[sel.index]
             return task_from_record(record, f"{path}:{lineno}")
-        try:
-            return Task.from_json(path.read_text())
-        except TaskValidationError as e:
-            raise TaskValidationError(f"{path}: {e}") from None
+        return task_from_json_file(path)
     if sel.id is not None:
         probes = _probe_tasks()
         for name, task in probes or ():

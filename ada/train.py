@@ -43,11 +43,16 @@ def main(cfg: DictConfig) -> None:
     except ConfigError as err:
         print(f"ada.train: config error: {err}", file=sys.stderr)
         sys.exit(2)
+    from ada.learning.checkpoint import CheckpointError
     from ada.trainer import Trainer
 
     trainer = Trainer(train_cfg)
     try:
-        summary = trainer.run()
+        try:
+            summary = trainer.run()
+        except CheckpointError as err:  # resume= names a file that cannot be continued
+            print(f"ada.train: checkpoint error: {err}", file=sys.stderr)
+            sys.exit(2)
         report: dict[str, Any] = {"out_dir": train_cfg.out_dir, "updates": summary["updates"],
                                   "frames": summary["frames"]}
         if summary["history"]:

@@ -190,14 +190,14 @@ class Trainer:
     def restore(self, path: str | Path) -> None:
         payload = load_checkpoint(path, config=self.cfg.to_dict())
         if len(payload["actors"]) != len(self.actors):
-            raise ValueError(f"checkpoint {path} has {len(payload['actors'])} actors, the run "
+            raise CheckpointError(f"checkpoint {path} has {len(payload['actors'])} actors, the run "
                              f"has runtime.num_actors={len(self.actors)}")
         self.learner.load_state_dict(payload["learner"], where=f"checkpoint {path}: learner")
         if self.curriculum is not None:
             state = payload.get("extra", {}).get("curriculum")
             if state is None:
-                raise ValueError(f"checkpoint {path} has no curriculum state, but this run uses "
-                                 f"curriculum.kind={self.cfg.curriculum.kind!r}")
+                raise CheckpointError(f"checkpoint {path} has no curriculum state, but this run "
+                                      f"uses curriculum.kind={self.cfg.curriculum.kind!r}")
             self.curriculum.load_state_dict(state)
         self.weights.publish(self.learner.version, cpu_state(self.learner.agent))
         for actor, state in zip(self.actors, payload["actors"], strict=True):

@@ -31,6 +31,7 @@ from worlds.task import (
     SHAPES,
     EpisodeSpec,
     TaskValidationError,
+    integral,
 )
 
 # configs/world/ in a checkout, the package ada.configs inside an installed distribution
@@ -39,6 +40,10 @@ MAX_INITIAL_OBJECTS = len(SHAPES) * MAX_OBJECTS_PER_SHAPE
 # Metres. Objects (and the avatar) on neighbouring tiles then start >= TILE_SIZE - 2 * 0.2 =
 # 1.1 m apart, beyond worlds.predicates.NEAR_DISTANCE (1.0 m): no pair starts near by accident.
 MAX_JITTER = 0.2
+
+
+_INT_PAIRS = ("arena_tiles", "n_plateaus", "plateau_tiles", "n_walls", "n_extra_ramps",
+              "n_objects", "rule_depth", "n_distractor_rules", "goal_disjuncts", "goal_conjuncts")
 
 
 class ConfigError(ValueError):
@@ -126,6 +131,15 @@ class FamilyConfig:
     episode: EpisodeSpec = field(default_factory=EpisodeSpec)
 
     def __post_init__(self) -> None:
+        # the task schema's rule for integers: an integral float (2.0) is the int 2
+        if isinstance(self.max_level, float) and integral(self.max_level) is not None:
+            object.__setattr__(self, "max_level", integral(self.max_level))
+        for name in _INT_PAIRS:
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(
+                    integral(v) if isinstance(v, float) and integral(v) is not None else v
+                    for v in value))
         if not isinstance(self.name, str) or not self.name:
             _fail("name", f"{self.name!r} is not allowed: need a non-empty string")
         _int_pair("arena_tiles", self.arena_tiles, MIN_ARENA_TILES, MAX_ARENA_TILES)

@@ -97,7 +97,7 @@ def _check_range(path: str, value: Any, lo: float, hi: float) -> None:
         _fail(path, f"{_show(value)} is outside the allowed range [{lo}, {hi}]")
 
 
-def _integral(value: Any) -> int | None:
+def integral(value: Any) -> int | None:
     """`value` as an int if it is one or an integral float (2.0 -> 2); None otherwise. Booleans
     are not integers here, although Python's bool is an int subclass."""
     if isinstance(value, bool):
@@ -111,7 +111,7 @@ def _integral(value: Any) -> int | None:
 
 def _as_int(path: str, value: Any, lo: int, hi: int) -> int:
     """The validated int of an integer field (see the module docstring for the rule)."""
-    n = _integral(value)
+    n = integral(value)
     if n is None:
         _fail(path, f"{_show(value)} is not an integer in [{lo}, {hi}]")
     elif not lo <= n <= hi:
@@ -121,7 +121,7 @@ def _as_int(path: str, value: Any, lo: int, hi: int) -> int:
 
 def _as_int_choice(path: str, value: Any, allowed: Sequence[int]) -> int:
     """The validated int of an integer field restricted to `allowed` (10.0 counts as 10)."""
-    n = _integral(value)
+    n = integral(value)
     if n is None or n not in allowed:
         _fail(path, f"{_show(value)} is not one of {list(allowed)}")
     return n  # type: ignore[return-value]  # _fail raised for None

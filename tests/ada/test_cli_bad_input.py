@@ -44,6 +44,16 @@ def test_render_bad_task_file_exits_2_with_one_line(tmp_path: Path, name: str, c
     assert not (tmp_path / "v.mp4").exists()
 
 
+def test_render_json_file_with_invalid_utf8_names_the_file(tmp_path: Path) -> None:
+    from ada.render import TaskSelector, load_task
+    from worlds.task import TaskValidationError
+
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"world": "caf\xe9"}')
+    with pytest.raises(TaskValidationError, match=r"bad\.json.*not valid UTF-8"):
+        load_task(TaskSelector(file=str(bad)))
+
+
 def test_render_huge_integer_names_the_field(tmp_path: Path, task) -> None:
     text = task.to_json().replace('"trial_steps":5', '"trial_steps":' + "5" * 400)
     (tmp_path / "big.jsonl").write_text(text + "\n")

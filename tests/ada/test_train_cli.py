@@ -28,6 +28,17 @@ def test_cli_rejects_a_bad_value_before_training(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
+def test_cli_resume_from_a_corrupt_checkpoint_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "ckpt.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    out = run_cli(f"resume={bad}", f"out_dir={tmp_path}/run", "total_frames=64", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-2000:]
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("ada.train:")]
+    assert len(lines) == 1 and str(bad) in lines[0]
+    assert "Traceback" not in out.stderr
+    assert bad.read_bytes() == b"not a checkpoint at all"
+
+
 def test_cli_trains_a_bandit_and_writes_checkpoint_and_tensorboard(tmp_path: Path) -> None:
     out = run_cli("~experiment", "agent=tiny", "total_frames=2000", "runtime.envs_per_actor=10",
                   "log_every=2", f"out_dir={tmp_path}/run", "progress=false", cwd=tmp_path)

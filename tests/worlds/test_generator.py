@@ -343,3 +343,15 @@ def test_near_agent_prob_and_pair_conditions_steer_the_sampler() -> None:
     pairs = [lit.a != AGENT for t in TaskGenerator(FamilyConfig.from_mapping(d)).generate(1, 60)
              for lit in t.game.goal.literals]
     assert all(pairs)
+
+
+def test_family_integers_follow_the_task_rule_for_integral_floats():
+    """An integral float is the int (as in task files); a fractional one is a clear error."""
+    import dataclasses
+
+    base = dataclasses.asdict(load_family("tiny"))
+    spelled = FamilyConfig.from_mapping({**base, "max_level": 1.0, "n_objects": [2.0, 3.0]})
+    assert spelled.max_level == 1 and isinstance(spelled.max_level, int)
+    assert spelled.n_objects == (2, 3) and all(type(v) is int for v in spelled.n_objects)
+    with pytest.raises(ConfigError, match=r"FamilyConfig.n_objects: \(2.5, 3\) is not allowed"):
+        FamilyConfig.from_mapping({**base, "n_objects": [2.5, 3]})
