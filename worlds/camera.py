@@ -8,9 +8,11 @@ task's terrain reaches the GPU without a new context.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import os
+import weakref
 
 import mujoco
 import numpy as np
@@ -27,6 +29,26 @@ def _gl_context_class() -> type:
     return importlib.import_module(_BACKENDS[backend]).GLContext
 
 _current: Camera | None = None  # the camera whose GL context is current in this thread
+_open: weakref.WeakSet[Camera] = weakref.WeakSet()  # cameras not closed yet
+_exit_hook_registered = False
+
+
+def _close_open_cameras() -> None:
+    """At exit, before the GL backend's own exit handlers tear the EGL display down: a context
+    left to the garbage collector after that fails in its destructor ("EGLError ... Exception
+    ignored") once two or more cameras are alive, e.g. an env with an overview camera."""
+    for cam in list(_open):
+        with contextlib.suppress(Exception):
+            cam.close()
+
+
+def _register_exit_hook() -> None:
+    # registered after the backend module is imported, so (exit handlers run last-in, first-out)
+    # it runs before the backend's handlers
+    global _exit_hook_registered
+    if not _exit_hook_registered:
+        atexit.register(_close_open_cameras)
+        _exit_hook_registered = True
 
 
 class Camera:
@@ -44,6 +66,8 @@ class Camera:
         model.vis.global_.offwidth = max(model.vis.global_.offwidth, width)
         model.vis.global_.offheight = max(model.vis.global_.offheight, height)
         self._gl = _gl_context_class()(width, height)
+        _register_exit_hook()
+        _open.add(self)
         self._make_current()
         # MSAA is read at context creation: off for agent cameras (4x MSAA triples the cost of
         # a 64x64 frame on a software rasteriser), on for human-facing video cameras
@@ -102,6 +126,7 @@ class Camera:
         if self._closed:
             return
         self._closed = True
+        _open.discard(self)
         self._make_current()
         self._ctx.free()
         self._gl.free()
