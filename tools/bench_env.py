@@ -7,7 +7,7 @@ Prints, for 64x64 first-person RGB on a world family (default: `default`):
 - the same for memory-maze 9x9 when it is installed (`pip install -e .[bench]`), and the ratios.
 
 Usage: python tools/bench_env.py [--family default] [--steps 3000] [--tasks 20] [--mm-steps 600]
-Targets (issue 2): >= 20x memory-maze's steps/s, task switch < 10 ms.
+Targets: >= 20x memory-maze's steps/s, task switch < 10 ms.
 """
 
 from __future__ import annotations

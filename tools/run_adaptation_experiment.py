@@ -1,4 +1,4 @@
-"""Issue 5's adaptation experiment: does memory buy a trial-1-to-trial-3 gain on `lookalike`?
+"""The adaptation experiment: does memory buy a trial-1-to-trial-3 gain on `lookalike`?
 
     python tools/run_adaptation_experiment.py --seeds 0 1 2 --memory 128 0 --frames 4000000
 

@@ -1,4 +1,4 @@
-"""Run the full-strength sequence-prediction checks (issue 3) for some seeds and print a table.
+"""Run the full-strength sequence-prediction checks for some seeds and print a table.
 
     python tools/run_sequence_checks.py                       # both checks, seeds 0 1 2
     python tools/run_sequence_checks.py --checks piecewise --seeds 0 --json out.json

@@ -81,18 +81,36 @@ def surface_height(heights: np.ndarray, x: np.ndarray | float,
 _FOOTPRINT = np.linspace(-1.0, 1.0, 9)
 
 
-def support_height(heights: np.ndarray, x: float, y: float, radius: float) -> float:
-    """Highest terrain under the square of half-size `radius` around (x, y).
+def support_height(heights: np.ndarray, x: np.ndarray | float, y: np.ndarray | float,
+                   radius: np.ndarray | float) -> np.ndarray:
+    """Highest terrain under the square of half-size `radius` around each (x, y).
 
     A body spawned at its floor's height at its centre starts inside a ramp or a slope beside it
-    (a cube on a ramp by up to 7 cm), and MuJoCo pushes it out in one violent step. The surface is
-    piecewise linear, so its maximum over the footprint is at a sample inside it or on its
-    boundary: a 9 x 9 grid over the square plus the samples inside covers both."""
-    gx, gy = np.meshgrid(x + radius * _FOOTPRINT, y + radius * _FOOTPRINT)
-    best = float(surface_height(heights, gx, gy).max())
-    lo = np.ceil((np.array([x, y]) - radius - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int)
-    hi = np.floor((np.array([x, y]) + radius - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int)
-    lo, hi = np.clip(lo, 0, N_SAMPLES - 1), np.clip(hi, 0, N_SAMPLES - 1)
-    if (hi >= lo).all():
-        best = max(best, float(heights[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1].max()))
-    return best
+    (a cube on a ramp by up to 7 cm), and MuJoCo pushes it out in one violent step. The maximum
+    over the footprint is at a sample inside it or on its boundary; this takes the samples inside
+    and a 9 x 9 grid over the square (spacing at most 0.09 m), which can fall short of the true
+    maximum by a few millimetres on a slope (tests bound it by the 5 mm spawn clearance; a reset
+    then shows no terrain contact deeper than 1 cm on `default` tasks). Vectorised over bodies
+    (one call per task switch); `radius` below 0.75 m (two sample spacings)."""
+    if np.any(np.asarray(radius) >= 2 * SAMPLE_SPACING):
+        raise ValueError(f"radius: {radius!r} must be < {2 * SAMPLE_SPACING} m")
+    x, y, r = np.broadcast_arrays(np.atleast_1d(np.asarray(x, float)),
+                                  np.atleast_1d(np.asarray(y, float)),
+                                  np.atleast_1d(np.asarray(radius, float)))
+    gx = x[:, None, None] + r[:, None, None] * _FOOTPRINT[None, None, :]
+    gy = y[:, None, None] + r[:, None, None] * _FOOTPRINT[None, :, None]
+    gx, gy = np.broadcast_arrays(gx, gy)
+    best = surface_height(heights, gx, gy).reshape(len(x), -1).max(axis=1)
+    # the samples inside each footprint: within 2 samples of its centre for radius < 0.75 m
+    c = np.arange(-2, 3)
+    sc = np.rint((x - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int)[:, None] + c
+    sr = np.rint((y - FIRST_SAMPLE) / SAMPLE_SPACING).astype(int)[:, None] + c
+    sx = FIRST_SAMPLE + sc * SAMPLE_SPACING
+    sy = FIRST_SAMPLE + sr * SAMPLE_SPACING
+    inside_c = (np.abs(sx - x[:, None]) <= r[:, None]) & (sc >= 0) & (sc < N_SAMPLES)
+    inside_r = (np.abs(sy - y[:, None]) <= r[:, None]) & (sr >= 0) & (sr < N_SAMPLES)
+    rows = np.clip(sr, 0, N_SAMPLES - 1)[:, :, None]
+    vals = heights[rows, np.clip(sc, 0, N_SAMPLES - 1)[:, None, :]]
+    mask = inside_r[:, :, None] & inside_c[:, None, :]
+    inner = np.where(mask, vals, -np.inf).reshape(len(x), -1).max(axis=1)
+    return np.maximum(best, inner)

@@ -245,22 +245,24 @@ class Scene:
         qpos0[self._slot_qpos_idx] = 0.0
         qpos0[self._slot_qpos_idx[:, 0:3]] = self.parked_pos
         qpos0[self._slot_qpos_idx[:, 3]] = 1.0
-        for o in task.world.objects:
+        objects = task.world.objects
+        a = task.world.avatar
+        # every body rests on the highest terrain under its (yawed) footprint, never in a slope
+        base = hf.support_height(
+            self.heights, [o.x for o in objects] + [a.x], [o.y for o in objects] + [a.y],
+            [HALF_SIZE[o.type.shape] * np.sqrt(2) for o in objects] + [AVATAR_RADIUS])
+        for i, o in enumerate(objects):
             k = SHAPES.index(o.type.shape)
             s = k * MAX_OBJECTS_PER_SHAPE + used[k]
             used[k] += 1
             self.init_present[s] = True
             self.init_colour[s] = COLOURS.index(o.type.colour)
-            # rest on the highest terrain under the (yawed) footprint, never inside a slope
-            base = hf.support_height(self.heights, o.x, o.y, SLOT_HALF_SIZE[s] * np.sqrt(2))
-            z = base + SLOT_HALF_HEIGHT[s] + 0.005
+            z = float(base[i]) + SLOT_HALF_HEIGHT[s] + 0.005
             qpos0[self._slot_qpos_idx[s]] = (o.x, o.y, z, np.cos(o.yaw / 2), 0, 0,
                                              np.sin(o.yaw / 2))
         # slide/hinge joints measure from qpos0 (their reference), so the avatar's start pose is
         # written into data.qpos at every reset instead; free joints are absolute
-        a = task.world.avatar
-        z = hf.support_height(self.heights, a.x, a.y, AVATAR_RADIUS) + 0.01
-        self.init_avatar_qpos[:] = (a.x, a.y, z, a.yaw, 0.0)
+        self.init_avatar_qpos[:] = (a.x, a.y, float(base[-1]) + 0.01, a.yaw, 0.0)
         dyn = task.world.dynamics
         g = 9.81 * dyn.gravity_scale
         m.opt.gravity[:] = (0.0, 0.0, -g)

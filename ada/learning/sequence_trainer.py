@@ -39,7 +39,7 @@ predictors (KT, Laplace, decay 0.9, window 128) are scored on the same sequences
 `carry_memory=False` the cache is reset at every segment boundary: a control that shows how much
 of the agent's performance comes from the carried memory.
 
-Pass bars (issue 3): stationary Beta(1, 1), n = 256 in 4 segments of 64: excess over Laplace at
+Pass bars: stationary Beta(1, 1), n = 256 in 4 segments of 64: excess over Laplace at
 most 0.10 nats per sequence (a predictor that sees only the last 128 symbols loses 0.146).
 Piecewise, h = 0.01, n = 512 in segments of 64, memory >= 256: excess over the changepoint
 predictor at most 0.005 nats per step (decay 0.9 is 0.008 above, KT 0.109 above).
@@ -86,7 +86,7 @@ KINDS = ("stationary", "piecewise")
 METRICS = ("excess_per_sequence", "excess_per_step")
 UPDATE_MODES = ("segment", "sequence")
 START_SLOT = 2
-# The bar of each kind (issue 3) and the metric it is stated on.
+# The bar of each kind and the metric it is stated on.
 DEFAULT_BARS: dict[str, tuple[str, float]] = {
     "stationary": ("excess_per_sequence", 0.10),
     "piecewise": ("excess_per_step", 0.005),
@@ -112,7 +112,7 @@ class SequenceCheckConfig:
         stops training early (0 = none). At least one of them must bound training.
     seed: initialisation and training data. eval_sequences, eval_seed, eval_batch: evaluation
         set size, its seed, sequences per forward pass.
-    metric, bar: the pass criterion, `metric <= bar`; default from the kind (issue 3).
+    metric, bar: the pass criterion, `metric <= bar`; default from the kind.
     """
 
     kind: str = "stationary"
@@ -212,7 +212,7 @@ def _is_number(value: Any) -> bool:
             and math.isfinite(value))
 
 
-# Full-strength checks (issue 3), measured with tools/run_sequence_checks.py on a 2-core CPU, one
+# Full-strength checks, measured with tools/run_sequence_checks.py on a 2-core CPU, one
 # thread (about 0.15 s per update, 8192 evaluation sequences):
 #   stationary, seeds 0/1/2: 155/158/134 s of training, excess 0.055/0.034/0.032 nats per
 #     sequence (bar 0.10; KT 0.130, window 128 0.150).

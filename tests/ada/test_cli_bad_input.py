@@ -33,7 +33,7 @@ def _one_error_line(proc: subprocess.CompletedProcess[str], prefix: str) -> str:
 
 @pytest.mark.parametrize(("name", "content", "expected"), [
     ("bad.jsonl", b'{"task": "caf\xe9"}\n', ":1: not valid UTF-8 (byte 0xe9 at column 14)"),
-    ("deep.json", b"[" * 200_000 + b"]" * 200_000, ": task: JSON nested too deeply"),
+    ("deep.json", b"[" * 200_000 + b"]" * 200_000, ": JSON nested too deeply"),
 ])
 def test_render_bad_task_file_exits_2_with_one_line(tmp_path: Path, name: str, content: bytes,
                                                     expected: str) -> None:

@@ -117,3 +117,22 @@ def test_suite_runs_strict(default_tasks):
 def test_bad_warning_policy_is_one_clear_error(default_tasks):
     with pytest.raises(ValueError, match=r"ADA_PHYSICS_WARNINGS: 'loud' is not one of"):
         WorldEnv(default_tasks[0], render=False, physics_warnings="loud")
+
+
+def test_support_height_is_the_highest_terrain_under_the_footprint(default_tasks):
+    from worlds import heightfield as hf
+
+    rng = np.random.default_rng(0)
+    for task in default_tasks[:10]:
+        h = hf.heightfield(task.world.terrain)
+        n = task.world.size * 1.5
+        x, y = rng.uniform(0.4, n - 0.4, 40), rng.uniform(0.4, n - 0.4, 40)
+        r = rng.choice([0.25, 0.25 * np.sqrt(2)], 40)
+        got = hf.support_height(h, x, y, r)
+        for i in range(40):  # a dense brute force over the same square
+            g = np.linspace(-r[i], r[i], 101)
+            gx, gy = np.meshgrid(x[i] + g, y[i] + g)
+            dense = hf.surface_height(h, gx, gy).max()
+            assert dense - 0.005 <= got[i] <= dense + 0.05  # 5 mm: the spawn clearance
+    with pytest.raises(ValueError, match="radius"):
+        hf.support_height(h, 1.0, 1.0, 0.8)

@@ -313,7 +313,7 @@ def test_bad_family_configs_name_the_field(overrides: dict, field: str) -> None:
 def test_lookalike_family_hides_which_same_shape_object_makes_the_goal() -> None:
     """configs/world/lookalike.yaml: every task is `hold(agent, X)` where X is made by ONE
     hidden `hold(agent, Y)` rule and Y sits among 1-2 objects of its own shape, so the agent
-    cannot tell Y from its look-alikes except by picking them up (issue 5's adaptation family).
+    cannot tell Y from its look-alikes except by picking them up (the adaptation family).
     A grab cannot be undone within a trial, so a wrong pick costs the trial."""
     fam = load_family("lookalike")
     assert FamilyConfig.from_mapping(fam.to_dict()) == fam

@@ -1,4 +1,4 @@
-"""Log-loss training of the agent on binary sequences, against exact Bayes (issue 3, fast form).
+"""Log-loss training of the agent on binary sequences, against exact Bayes (fast form).
 
 The two training tests are small, seeded versions of the full checks (`FAST_SEQUENCE_CHECKS`:
 about 11 s and 36 s of single-threaded training, then 2048 evaluation sequences). Their
