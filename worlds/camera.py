@@ -42,6 +42,13 @@ def _close_open_cameras() -> None:
             cam.close()
 
 
+def forget_current_context() -> None:
+    """Tells the cameras that some other GL user (e.g. a `mujoco.Renderer`) made its own context
+    current, so the next render binds the camera's context again instead of trusting the cache."""
+    global _current
+    _current = None
+
+
 def _register_exit_hook() -> None:
     # registered after the backend module is imported, so (exit handlers run last-in, first-out)
     # it runs before the backend's handlers

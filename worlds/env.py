@@ -183,17 +183,18 @@ class WorldEnv(dm_env.Environment):
         counts[:] = 0
         if any(k.startswith("bad") for k in kinds):
             # MuJoCo has reset the data: make the scene's bookkeeping agree with it
-            self.scene.reset()
-            self.controller.reset(self.task.world.dynamics.avatar_speed,
-                                  self.task.episode.sticky_grab)
-            self.last_firings = []
+            self._reset_world()
 
-    def _start_trial(self) -> None:
+    def _reset_world(self) -> None:
+        """The task's initial world: physics, objects, avatar controls, no rule firings."""
         assert self.task is not None
         self.scene.reset()
         self.controller.reset(self.task.world.dynamics.avatar_speed, self.task.episode.sticky_grab)
-        self.t_in_trial = 0
         self.last_firings = []
+
+    def _start_trial(self) -> None:
+        self._reset_world()
+        self.t_in_trial = 0
         self._update_game(fire_rules=False)
 
     def _update_game(self, fire_rules: bool = True) -> None:

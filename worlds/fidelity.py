@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from worlds import camera as camera_module
 from worlds import heightfield as hf
+from worlds.camera import forget_current_context
 from worlds.env import WorldEnv
 from worlds.scene import AVATAR_GROUP, SLOT_SHAPE
 from worlds.task import SHAPES, TILE_SIZE, Task
@@ -96,24 +96,22 @@ def _terrain_penetration(env: WorldEnv) -> tuple[np.ndarray, float]:
     """Deepest terrain contact per slot (N_SLOTS,) and of the avatar, in metres (>= 0)."""
     sc = env.scene
     d = sc.data
-    per_slot = np.zeros(len(sc.slot_geom))
-    avatar = 0.0
+    n_slots = len(sc.slot_geom)
+    per_slot = np.zeros(n_slots + 1)  # the last entry collects the avatar
     n = d.ncon
     if n:
         geom = d.contact.geom[:n]
-        depth = -d.contact.dist[:n]
+        depth = np.maximum(-d.contact.dist[:n], 0.0)
         other = np.where(geom[:, 0] == sc.terrain_geom, geom[:, 1],
                          np.where(geom[:, 1] == sc.terrain_geom, geom[:, 0], -1))
+        owner = np.full(sc.model.ngeom, -1)
+        owner[sc.slot_geom] = np.arange(n_slots)
+        owner[sc.avatar_geom] = n_slots
         hit = other >= 0
-        if hit.any():
-            slot_of_geom = {int(g): s for s, g in enumerate(sc.slot_geom)}
-            for g, dep in zip(other[hit], depth[hit], strict=True):
-                if g == sc.avatar_geom:
-                    avatar = max(avatar, float(dep))
-                elif int(g) in slot_of_geom:
-                    s = slot_of_geom[int(g)]
-                    per_slot[s] = max(per_slot[s], float(dep))
-    return per_slot, avatar
+        who = owner[other[hit]]
+        keep = who >= 0
+        np.maximum.at(per_slot, who[keep], depth[hit][keep])
+    return per_slot[:n_slots], float(per_slot[n_slots])
 
 
 def _check_step(env: WorldEnv, rep: AuditReport) -> None:
@@ -204,7 +202,7 @@ class SegmentationCamera:
         m.vis.global_.offwidth = max(m.vis.global_.offwidth, size)
         m.vis.global_.offheight = max(m.vis.global_.offheight, size)
         self._renderer = mujoco.Renderer(m, size, size)
-        camera_module._current = None
+        forget_current_context()
         self._renderer.enable_segmentation_rendering()
         self._option = mujoco.MjvOption()
         self._option.geomgroup[AVATAR_GROUP] = 0
@@ -220,8 +218,7 @@ class SegmentationCamera:
             self._task = self.env.task
         r.update_scene(sc.data, camera=sc.camera_id, scene_option=self._option)
         seg = r.render()
-        # this renderer's GL context is now current: make the env's cameras re-bind theirs
-        camera_module._current = None
+        forget_current_context()  # this renderer's context is current now, not the env's
         return np.where(seg[..., 1] == mj.mjtObj.mjOBJ_GEOM, seg[..., 0], -1)
 
     def shown(self) -> np.ndarray:

@@ -50,7 +50,6 @@ COLOUR_RGBA = np.array([
 assert len(COLOUR_RGBA) == len(COLOURS)
 
 
-
 def _see_probes(shape: str) -> np.ndarray:
     """(7, 3) points inside an object of `shape`, in its frame: the centre and one point near the
     surface along each axis (for the pyramid, near its base corners' sides and its apex)."""
