@@ -13,7 +13,7 @@ exactly and print the gap next to the reference figures:
 
 Each check is run for every seed; its verdict is the median over seeds against the bar. Bandit
 metrics are exact suboptimalities (`ada.eval.bandit`); sequence metrics are excess log losses over
-the exact Bayes predictor on 8,192 fresh sequences (`ada.learning.sequence_trainer`).
+the exact Bayes predictor on 8,192 fresh sequences (`ada.bayes.sequence_trainer`).
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def bandit_config(experiment: str, seed: int, out_dir: Path, overrides: list[str
 def run_bandit_check(name: str, seed: int, out_root: Path,
                      overrides: list[str] | None = None) -> dict[str, Any]:
     """Train the experiment's agent, then score it exactly against the Bayes-optimal policy."""
+    from ada.bayes.bandit_solver import exact_suboptimality, exploit_only_policy
     from ada.eval.bandit import evaluate_bandit_agent, reference_table
     from ada.trainer import Trainer
-    from worlds.bandit import exact_suboptimality, exploit_only_policy
 
     cfg = bandit_config(BANDIT_CHECKS[name], seed, out_root / f"{name}_seed{seed}",
                         overrides or [])
@@ -85,7 +85,7 @@ def run_check(name: str, seed: int, out_root: Path, fast: bool = False,
     if name in BANDIT_CHECKS:
         return run_bandit_check(name, seed, out_root,
                                 (["total_frames=200000"] if fast else []) + (overrides or []))
-    from ada.learning.sequence_trainer import (
+    from ada.bayes.sequence_trainer import (
         FAST_SEQUENCE_CHECKS,
         SEQUENCE_CHECKS,
         run_sequence_check,

@@ -251,7 +251,8 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
     writes every output file."""
     import torch
 
-    from ada.config import ConfigError, WorldEnvConfig
+    from ada.config import ConfigError
+    from ada.envs import WorldEnvConfig
     from ada.eval.trials import (
         AgentPolicy,
         aggregate,
@@ -330,6 +331,33 @@ def format_table(summary: Summary) -> str:
                      f"trials, paired s.e. over {v['n_tasks']} tasks); {policies[0]} higher on "
                      f"{v['higher']}, lower on {v['lower']}")
     return "\n".join(lines)
+
+def heldout_evaluation(cfg: Any) -> dict[str, Any]:
+    """The trained agent vs random and no-op on held-out tasks, trial by trial (ada.evaluate),
+    written to out_dir/eval; returns the per-trial means, the trial-1-to-k gains and the agent
+    minus each baseline paired by task (mean, s.e., tasks higher / lower)."""
+    out = Path(cfg.out_dir) / "eval"
+    result = run(EvalConfig(checkpoint=str(Path(cfg.out_dir) / "checkpoints"),
+                            tasks="heldout", n_tasks=cfg.eval_tasks, trials=cfg.eval_trials,
+                            seed=cfg.seed, videos=cfg.eval_videos, out=str(out)),
+                 log=lambda msg: print(msg, file=sys.stderr))
+    print(format_table(result.summary), file=sys.stderr)
+    means: dict[str, list[float]] = {}
+    for row in result.summary.rows:
+        means.setdefault(row["policy"], []).append(round(row["mean"], 4))
+    return {"out": str(out), "tasks": cfg.eval_tasks, "mean_per_trial": means,
+            "gain": {k: round(v, 4) for k, v in result.summary.gain.items()},
+            "agent_minus": {k: {f: round(x, 4) for f, x in v.items()}
+                            for k, v in result.summary.versus.items()},
+            "videos": [str(p) for p in result.videos]}
+
+
+def post_training_report(train_cfg: Any, agent: Any) -> dict[str, Any]:
+    """`python -m ada.train`'s world evaluation: held-out per trial (none if eval_tasks=0)."""
+    if not train_cfg.eval_tasks:
+        return {}
+    return {"heldout_eval": heldout_evaluation(train_cfg)}
+
 
 
 @hydra.main(config_path=str(config_dir()), config_name="evaluate", version_base="1.3")

@@ -1,9 +1,11 @@
 """One training run: actors, learner, weights, logging and checkpoints, from a `TrainConfig`.
 
 `Trainer` is what `python -m ada.train` and `python -m ada.bayes_check` both drive. It builds
-the env batches, the agent, the `Learner`, a weight source and the actors; `run()` then loops
+the curriculum, the agent, the `Learner` and a runtime (`ada.runtime.base`: the actors, inline
+or on Ray); `run()` then loops
 
     batch = one unroll from every actor  ->  learner.step(batch)  ->  publish weights
+    ->  curriculum feedback
 
 logging TensorBoard scalars (returns, losses, entropy, fps, policy lag) and a progress bar with
 fps and ETA, and writing an atomic checkpoint every `checkpoint_every` updates and at the end.
@@ -11,15 +13,16 @@ A run with `resume=auto` continues from the latest checkpoint in its `out_dir`; 
 can save their state (bandits) the continuation is bit-for-bit the uninterrupted run.
 
 With `runtime.backend=inline` the actors run in this process; with `runtime.backend=ray` the
-same `Actor` class runs in Ray actor processes (`ada.runtime.ray_runtime`): the loop, logging,
-curriculum and checkpoints here are shared, only collecting and publishing differ.
+same `ActorHost` class runs in Ray actor processes (`ada.runtime.ray_runtime`). The loop,
+logging, curriculum, task feed and checkpoints are the same for both; only where the actors
+run differs.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ada.config import BanditEnvConfig, LeversEnvConfig, TrainConfig, WorldEnvConfig
+from ada.config import TrainConfig
+from ada.envs import env_specs, make_task_space
 from ada.learning.checkpoint import (
     CheckpointError,
     latest_checkpoint,
@@ -38,90 +42,49 @@ from ada.learning.checkpoint import (
     set_rng_state,
 )
 from ada.learning.learner import Learner
-from ada.runtime.actor import Actor
-from ada.runtime.env_batch import EnvBatch, SerialEnvBatch
+from ada.runtime.base import Runtime, make_runtime
 from ada.runtime.trajectory import Trajectory
-from ada.runtime.weights import InlineWeightSource, WeightSource, cpu_state
+from ada.runtime.weights import WeightSource, cpu_state
 from agents.agent import Agent
 from curriculum import Curriculum, EpisodeStats, make_curriculum
+from worlds.env_batch import EpisodeRecord
 
 log = logging.getLogger(__name__)
 KEEP_CHECKPOINTS = 3
 
 
-EnvConfig = BanditEnvConfig | WorldEnvConfig | LeversEnvConfig
-TaskSource = Callable[[np.random.Generator], Any]
-
-
-def make_task_space(env_cfg: EnvConfig) -> Any:
-    """The curriculum's view of the env's task family (None for prior-sampled bandits)."""
-    if isinstance(env_cfg, LeversEnvConfig):
-        from curriculum.spaces import LeverTaskSpace
-        from worlds.levers import LeverTaskGenerator
-
-        return LeverTaskSpace(LeverTaskGenerator(env_cfg.family(), env_cfg.split()))
-    if isinstance(env_cfg, WorldEnvConfig):
-        from curriculum.spaces import WorldTaskSpace
-        from worlds.family import load_family
-        from worlds.generator import TaskGenerator
-        from worlds.split import Split
-
-        split = Split(heldout_fraction=env_cfg.heldout_fraction, salt=env_cfg.split_salt)
-        return WorldTaskSpace(TaskGenerator(load_family(env_cfg.family), split=split))
-    return None
-
-
-def make_env_batch(env_cfg: EnvConfig, num_envs: int, seed: int,
-                   task_source: TaskSource | None = None) -> EnvBatch:
-    """The env batch of one actor. Task-based envs take every episode's task from
-    `task_source` (a curriculum's `sample`); by default, fresh training-side tasks."""
-    if isinstance(env_cfg, BanditEnvConfig):
-        from worlds.bandit_vec import VectorBandit
-
-        return VectorBandit(env_cfg.family(), num_envs, seed=seed,
-                            known_p_start=env_cfg.known_p_start,
-                            warmup_frames=env_cfg.warmup_frames)
-    if task_source is None:
-        task_source = make_task_space(env_cfg).sample
-    if isinstance(env_cfg, LeversEnvConfig):
-        from worlds.levers import VectorLevers
-
-        return VectorLevers(task_source, num_envs, env_cfg.n_levers, env_cfg.horizon,
-                            seed=seed)
-    from worlds.env import WorldEnv
-
-    envs = [WorldEnv(task_source=task_source, seed=seed * 1009 + i,
-                     image_size=env_cfg.image_size) for i in range(num_envs)]
-    return SerialEnvBatch(envs)
-
-
-def _no_task(rng: np.random.Generator) -> Any:
-    raise RuntimeError("this env batch only provides specs; it has no task source")
-
-
-def env_specs(env_cfg: EnvConfig) -> tuple[Any, Any]:
-    """(observation spec, action spec) of the env, from a throw-away env without a renderer:
-    the Ray driver needs the specs to build the learner's network but steps no envs."""
-    if isinstance(env_cfg, WorldEnvConfig):
-        from worlds.env import WorldEnv
-
-        env: Any = WorldEnv(task_source=_no_task, image_size=env_cfg.image_size, render=False)
-    else:
-        env = make_env_batch(env_cfg, 1, seed=0, task_source=_no_task)
-    try:
-        return env.observation_spec(), env.action_spec()
-    finally:
-        env.close()
-
-
-def curriculum_feedback(curriculum: Curriculum | None, episodes: list[dict[str, Any]]) -> None:
-    """Report finished episodes to the curriculum (both backends), then drop the per-step
-    values and rewards the actor attached for it, which the logs do not need."""
+def curriculum_feedback(curriculum: Curriculum | None,
+                        episodes: list[EpisodeRecord]) -> list[EpisodeRecord]:
+    """Report finished episodes to the curriculum (both backends); returns them without the
+    per-step values and rewards the actor attached for it, which the logs do not need."""
     for ep in episodes:
-        if curriculum is not None and "task_id" in ep:
-            curriculum.update(ep["task_id"], EpisodeStats.from_episode(ep))
-        ep.pop("values", None)
-        ep.pop("rewards", None)
+        if curriculum is not None and ep.task_id is not None:
+            curriculum.update(ep.task_id, EpisodeStats.from_episode(ep))
+    return [ep.without_steps() for ep in episodes]
+
+
+def episode_scalars(episodes: list[EpisodeRecord]) -> dict[str, float]:
+    """The logged means over a window of finished episodes: return, length, count, MuJoCo
+    warnings (0 unless the physics misbehaves), per-trial returns and, for families that label
+    their tasks (levers), the return per kind."""
+    out = {"episode/return": float(np.mean([e.episode_return for e in episodes])),
+           "episode/length": float(np.mean([e.length for e in episodes])),
+           "episode/count": float(len(episodes))}
+    warned = [e.physics_warnings for e in episodes if e.physics_warnings is not None]
+    if warned:
+        out["episode/physics_warnings"] = float(np.mean(warned))
+    per_trial: dict[int, list[float]] = defaultdict(list)
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for e in episodes:
+        for i, r in enumerate(e.trial_returns):
+            per_trial[i].append(r)
+        if e.kind is not None:
+            by_kind[e.kind].append(e.episode_return)
+    for i, rs in per_trial.items():
+        out[f"episode/trial_{i + 1}_return"] = float(np.mean(rs))
+    for kind, rs in by_kind.items():
+        out[f"episode/return_{kind}"] = float(np.mean(rs))
+    return out
 
 
 class Trainer:
@@ -138,38 +101,20 @@ class Trainer:
         self.curriculum: Curriculum | None = None
         if self.space is not None:
             self.curriculum = make_curriculum(cfg.curriculum, self.space)
-        source = self.curriculum.sample if self.curriculum is not None else None
-        if rt.backend == "ray":  # envs live in the actor processes
-            self.envs: list[EnvBatch] = []
-            spec, action_spec = env_specs(cfg.env)
-        else:
-            self.envs = [make_env_batch(cfg.env, rt.envs_per_actor, seed=cfg.seed * 7919 + i,
-                                        task_source=source) for i in range(rt.num_actors)]
-            spec, action_spec = self.envs[0].observation_spec(), self.envs[0].action_spec()
-        agent = Agent(spec, action_spec, cfg.agent)
+        agent = Agent(*env_specs(cfg.env), cfg.agent)
         self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device)
-        self.weights: WeightSource = InlineWeightSource(0, cpu_state(agent))
-        grad_allowed = None
-        if self.curriculum is not None and getattr(self.curriculum, "cfg", None) is not None \
-                and self.curriculum.cfg.no_grad_new:
-            grad_allowed = self.curriculum.grad_allowed
-        self.runtime: Any = None
-        if rt.backend == "ray":
-            from ada.runtime.ray_runtime import RayRuntime
-
-            self.runtime = RayRuntime(cfg, cpu_state(agent), self.curriculum,
-                                      use_grad_flags=grad_allowed is not None,
-                                      overlap=rt.overlap)
-            self.weights = self.runtime.weights
-            self.actors: list[Actor] = []  # remote; a Ray checkpoint holds no actor states
-        else:
-            self.actors = [Actor(env, copy.deepcopy(agent).cpu(), self.weights,
-                                 rt.unroll_length, seed=cfg.seed * 104729 + i, actor_id=i,
-                                 grad_allowed=grad_allowed)
-                           for i, env in enumerate(self.envs)]
-        self.episodes: list[dict[str, Any]] = []
+        use_grad_flags = self.curriculum is not None \
+            and getattr(self.curriculum, "cfg", None) is not None \
+            and self.curriculum.cfg.no_grad_new
+        self.runtime: Runtime = make_runtime(cfg, cpu_state(agent), self.curriculum,
+                                             use_grad_flags=use_grad_flags)
+        self.episodes: list[EpisodeRecord] = []
         self.history: list[dict[str, float]] = []
         self._writer: Any = None
+
+    @property
+    def weights(self) -> WeightSource:
+        return self.runtime.weights
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @property
@@ -178,9 +123,14 @@ class Trainer:
 
     def save(self) -> Path:
         path = self.checkpoint_dir / f"ckpt_{self.learner.updates:08d}.pt"
-        extra = {} if self.curriculum is None else {"curriculum": self.curriculum.state_dict()}
+        extra: dict[str, Any] = {}
+        if self.curriculum is not None:
+            extra["curriculum"] = self.curriculum.state_dict()
+        feed = self.runtime.feed_state()
+        if feed is not None:
+            extra["task_feed"] = feed
         save_checkpoint(path, learner=self.learner.state_dict(),
-                        actors=[a.state_dict() for a in self.actors],
+                        actors=self.runtime.actor_states(),
                         config=self.cfg.to_dict(), step=self.learner.updates, extra=extra)
         old = sorted(self.checkpoint_dir.glob("ckpt_*.pt"))[:-KEEP_CHECKPOINTS]
         for stale in old:
@@ -189,19 +139,27 @@ class Trainer:
 
     def restore(self, path: str | Path) -> None:
         payload = load_checkpoint(path, config=self.cfg.to_dict())
-        if len(payload["actors"]) != len(self.actors):
-            raise CheckpointError(f"checkpoint {path} has {len(payload['actors'])} actors, the run "
-                             f"has runtime.num_actors={len(self.actors)}")
+        expected = len(self.runtime.actor_states())
+        if len(payload["actors"]) != expected:
+            raise CheckpointError(f"checkpoint {path} has {len(payload['actors'])} actor states, "
+                                  f"this run (runtime.backend={self.cfg.runtime.backend!r}, "
+                                  f"runtime.num_actors={self.cfg.runtime.num_actors}) has "
+                                  f"{expected}")
         self.learner.load_state_dict(payload["learner"], where=f"checkpoint {path}: learner")
+        extra = payload.get("extra", {})
         if self.curriculum is not None:
-            state = payload.get("extra", {}).get("curriculum")
+            state = extra.get("curriculum")
             if state is None:
                 raise CheckpointError(f"checkpoint {path} has no curriculum state, but this run "
                                       f"uses curriculum.kind={self.cfg.curriculum.kind!r}")
             self.curriculum.load_state_dict(state)
-        self.weights.publish(self.learner.version, cpu_state(self.learner.agent))
-        for actor, state in zip(self.actors, payload["actors"], strict=True):
-            actor.load_state_dict(state)
+            if extra.get("task_feed") is not None and self.space is not None:
+                try:
+                    self.runtime.load_feed_state(extra["task_feed"], self.space.task_from_json)
+                except (KeyError, TypeError, ValueError) as err:
+                    raise CheckpointError(f"checkpoint {path}: extra.task_feed: {err}") from None
+        self.runtime.publish(self.learner.version, cpu_state(self.learner.agent))
+        self.runtime.load_actor_states(payload["actors"])
         set_rng_state(payload["rng"])
         log.info("resumed from %s at update %d", path, self.learner.updates)
 
@@ -215,26 +173,36 @@ class Trainer:
         return path
 
     # ---- loop ----------------------------------------------------------------------------------
-    def collect(self) -> Trajectory:
-        return Trajectory.concat([actor.unroll() for actor in self.actors])
+    def collect(self) -> tuple[Trajectory, dict[str, float]]:
+        """One batch from the runtime (a seam tests use to watch what the actors played)."""
+        return self.runtime.collect()
 
     def train_step(self) -> dict[str, float]:
-        if self.runtime is not None:
-            batch, metrics = self.runtime.train_step(
-                self.learner, lambda eps: curriculum_feedback(self.curriculum, eps))
-            self.episodes.extend(batch.episodes)
-            return metrics
+        """collect -> (overlap: relaunch) -> learner.step -> publish -> curriculum feedback
+        -> relaunch; the same on both backends."""
         t0 = time.perf_counter()
-        batch = self.collect()
+        batch, timing = self.collect()
         t1 = time.perf_counter()
-        metrics = self.learner.step(batch)
-        self.weights.publish(self.learner.version, cpu_state(self.learner.agent))
-        metrics["actor_s"] = t1 - t0
-        metrics["step_s"] = time.perf_counter() - t0
+        if self.runtime.overlap:
+            self.runtime.relaunch()
+        t2 = time.perf_counter()
+        with warnings.catch_warnings():
+            # A one-actor Ray batch is the object store's zero-copy, read-only arrays; torch
+            # warns when wrapping them, but the learner only reads its batch.
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            metrics = self.learner.step(batch)
+        t3 = time.perf_counter()
+        self.runtime.publish(self.learner.version, cpu_state(self.learner.agent))
+        t4 = time.perf_counter()
+        self.episodes.extend(curriculum_feedback(self.curriculum, batch.episodes))
+        t5 = time.perf_counter()
+        self.runtime.relaunch()
+        t6 = time.perf_counter()
+        metrics.update(timing)
+        metrics.update({"actor_s": t1 - t0, "publish_s": t4 - t3, "curriculum_s": t5 - t4,
+                        "relaunch_s": (t2 - t1) + (t6 - t5), "step_s": t6 - t0})
         if batch.learn_mask is not None:
             metrics["learn/masked_fraction"] = float(1.0 - batch.learn_mask.mean())
-        curriculum_feedback(self.curriculum, batch.episodes)
-        self.episodes.extend(batch.episodes)
         return metrics
 
     def run(self, max_updates: int | None = None) -> dict[str, Any]:
@@ -284,24 +252,7 @@ class Trainer:
         scalars["fps"] = fps
         scalars["frames"] = float(self.learner.frames)
         if self.episodes:
-            scalars["episode/return"] = float(np.mean([e["return"] for e in self.episodes]))
-            scalars["episode/length"] = float(np.mean([e["length"] for e in self.episodes]))
-            scalars["episode/count"] = float(len(self.episodes))
-            warned = [e["physics_warnings"] for e in self.episodes if "physics_warnings" in e]
-            if warned:  # MuJoCo warnings per episode: 0 unless the physics misbehaves
-                scalars["episode/physics_warnings"] = float(np.mean(warned))
-            per_trial: dict[int, list[float]] = defaultdict(list)
-            for e in self.episodes:
-                for i, r in enumerate(e.get("trial_returns", ())):
-                    per_trial[i].append(r)
-            for i, rs in per_trial.items():
-                scalars[f"episode/trial_{i + 1}_return"] = float(np.mean(rs))
-            by_kind: dict[str, list[float]] = defaultdict(list)
-            for e in self.episodes:
-                if "kind" in e:  # families that label their tasks (levers)
-                    by_kind[e["kind"]].append(e["return"])
-            for kind, rs in by_kind.items():
-                scalars[f"episode/return_{kind}"] = float(np.mean(rs))
+            scalars.update(episode_scalars(self.episodes))
             self.episodes.clear()
         if self.curriculum is not None:
             scalars.update(self.curriculum.metrics())
@@ -328,10 +279,7 @@ class Trainer:
     def close(self) -> None:
         if self._writer:
             self._writer.close()
-        if self.runtime is not None:
-            self.runtime.close()
-        for env in self.envs:
-            env.close()
+        self.runtime.close()
         if self.space is not None:
             self.space.close()
 
@@ -355,4 +303,4 @@ def load_agent(checkpoint: str | Path) -> tuple[Agent, TrainConfig]:
     return agent.eval(), cfg
 
 
-__all__ = ["Trainer", "curriculum_feedback", "env_specs", "load_agent", "make_env_batch"]
+__all__ = ["Trainer", "curriculum_feedback", "episode_scalars", "load_agent"]

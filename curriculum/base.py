@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from worlds.env_batch import EpisodeRecord
 from worlds.split import Split
 
 
@@ -35,7 +36,7 @@ class CurriculumStateError(ValueError):
 
 
 class TaskLike(Protocol):
-    """A task of any family: the world's `Task` and `worlds.levers.LeverTask` both qualify."""
+    """A task of any family: the world's `Task` and `ada.bayes.levers.LeverTask` both qualify."""
 
     @property
     def task_id(self) -> str: ...
@@ -103,19 +104,17 @@ class EpisodeStats:
         return float(min(max(self.episode_return / self.max_return, 0.0), 1.0))
 
     @staticmethod
-    def from_episode(ep: Mapping[str, Any]) -> EpisodeStats:
-        """From an env batch's episode dict (plus the actor's `values`/`rewards`)."""
-        length = int(ep["length"])
-        values = ep.get("values")
-        rewards = ep.get("rewards")
+    def from_episode(ep: EpisodeRecord) -> EpisodeStats:
+        """From an env batch's episode record, completed by the actor (values, rewards)."""
+        if ep.task_id is None:
+            raise ValueError("EpisodeStats.from_episode: the episode has no task_id (its env "
+                             "kind has no tasks for a curriculum to score)")
         return EpisodeStats(
-            task_id=str(ep["task_id"]), episode_return=float(ep["return"]), length=length,
-            max_return=float(ep.get("max_return", length)),
-            completed=bool(ep.get("completed", True)),
-            trial_returns=tuple(float(r) for r in ep.get("trial_returns", ())),
-            values=None if values is None else np.asarray(values, np.float64),
-            rewards=None if rewards is None else np.asarray(rewards, np.float64),
-            bootstrap_value=float(ep.get("bootstrap_value", 0.0)))
+            task_id=ep.task_id, episode_return=float(ep.episode_return), length=int(ep.length),
+            max_return=float(ep.length if ep.max_return is None else ep.max_return),
+            trial_returns=tuple(float(r) for r in ep.trial_returns),
+            values=None if ep.values is None else np.asarray(ep.values, np.float64),
+            rewards=None if ep.rewards is None else np.asarray(ep.rewards, np.float64))
 
 
 class Curriculum(ABC):

@@ -1,4 +1,4 @@
-"""Task spaces: the 3D world's generator and the lever family, as curricula see them.
+"""The 3D world's task space, as curricula see it (the lever family's is `ada.bayes.levers`).
 
 A curriculum needs more from a family than fresh tasks: the split (to prove it never emits a
 held-out task), JSON (its state file holds tasks), the no-op policy's score (AdA's filter) and
@@ -69,35 +69,4 @@ class WorldTaskSpace:
             self._noop_env = None
 
 
-class LeverTaskSpace:
-    """Tasks of the lever family (`worlds.levers`): exact no-op scores, no frames spent."""
-
-    def __init__(self, generator: Any) -> None:
-        if generator.split is None or generator.split.role != "train":
-            raise ValueError("LeverTaskSpace needs a generator with a training-side split")
-        self.generator = generator
-        self.split: Split = generator.split
-
-    def sample(self, rng: np.random.Generator) -> Any:
-        return self.generator.sample(rng)
-
-    def task_from_json(self, text: str) -> Any:
-        from worlds.levers import LeverTask
-
-        return LeverTask.from_json(text)
-
-    def noop_score(self, task: Any) -> tuple[float, int]:
-        from worlds.levers import noop_score
-
-        return float(noop_score(task)), 0
-
-    def complexity(self, task: Any) -> dict[str, float]:
-        from worlds.levers import complexity
-
-        return complexity(task)
-
-    def close(self) -> None:
-        pass
-
-
-__all__ = ["LeverTaskSpace", "WorldTaskSpace"]
+__all__ = ["WorldTaskSpace"]

@@ -36,9 +36,9 @@ def compose(overrides: list[str]) -> Any:
 
 def run_one(curriculum: str, seed: int, frames: int | None, out: Path, eval_tasks: int,
             eval_episodes: int, extra: list[str] | None = None) -> dict[str, Any]:
+    from ada.bayes.levers import LeverTaskGenerator
     from ada.eval.levers import evaluate_lever_agent
     from ada.trainer import Trainer
-    from worlds.levers import LeverTaskGenerator
 
     overrides = ["experiment=curriculum_levers", f"curriculum={curriculum}", f"seed={seed}",
                  f"out_dir={out / f'{curriculum}_s{seed}'}", "resume=never", "progress=false"]

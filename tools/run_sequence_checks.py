@@ -18,7 +18,7 @@ import sys
 
 import torch
 
-from ada.learning.sequence_trainer import SEQUENCE_CHECKS, run_sequence_check
+from ada.bayes.sequence_trainer import SEQUENCE_CHECKS, run_sequence_check
 
 
 def main(argv: list[str] | None = None) -> int:

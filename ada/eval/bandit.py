@@ -5,7 +5,7 @@ actions and rewards so far) and the agent's full action distribution pi(.|h_t). 
 
     mean over rollouts of sum_t sum_a pi(a|h_t) (V*(b_t) - Q*(b_t, a))
 
-uses the exact Bayes-optimal Q* from `worlds.bandit`, so it has far lower variance than
+uses the exact Bayes-optimal Q* from `ada.bayes.bandit`, so it has far lower variance than
 comparing sampled returns: reward noise only enters through which beliefs are visited. It
 equals V*(prior) - V^pi(prior) in expectation. The agent is scored both as it acts (sampling
 from pi) and greedily (argmax of pi): the first is the issue's metric, the second shows how
@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.agent import Agent
-from worlds.bandit import (
-    BanditFamily,
+from ada.bayes.bandit import BanditFamily
+from ada.bayes.bandit_solver import (
     BayesOptimalBandit,
     exact_suboptimality,
     greedy_policy,
@@ -30,7 +29,8 @@ from worlds.bandit import (
     suboptimality,
     thompson_policy,
 )
-from worlds.bandit_vec import VectorBandit
+from ada.bayes.bandit_vec import VectorBandit
+from agents.agent import Agent
 
 
 @torch.inference_mode()
@@ -93,4 +93,14 @@ def evaluate_bandit_agent(agent: Agent, family: BanditFamily, n_rollouts: int = 
     return out
 
 
-__all__ = ["evaluate_bandit_agent", "reference_table", "rollout_agent"]
+def post_training_report(train_cfg: Any, agent: Agent) -> dict[str, Any]:
+    """`python -m ada.train`'s bandit evaluation: the exact suboptimality over
+    `eval_episodes` fresh rollouts (none if 0)."""
+    if not train_cfg.eval_episodes:
+        return {}
+    return {"eval": evaluate_bandit_agent(agent, train_cfg.env.family(),
+                                          train_cfg.eval_episodes,
+                                          seed=train_cfg.seed + 10_000)}
+
+
+__all__ = ["evaluate_bandit_agent", "post_training_report", "reference_table", "rollout_agent"]

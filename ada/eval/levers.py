@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ada.bayes.levers import LeverTask
+from ada.bayes.levers_vec import VectorLevers
 from agents.agent import Agent
-from worlds.levers import LeverTask, VectorLevers
 
 
 @torch.inference_mode()
@@ -54,7 +55,7 @@ def evaluate_lever_agent(agent: Agent, tasks: list[LeverTask], episodes_per_task
         obs, first = out.obs, np.asarray(out.first, dtype=bool)
         for ep in out.episodes:
             if done < len(queue):
-                scores[ep["task_id"]].append(ep["return"] / horizon)
+                scores[str(ep.task_id)].append(ep.episode_return / horizon)
                 done += 1
     env.close()
     per_task = {tid: float(np.mean(s)) for tid, s in scores.items()}

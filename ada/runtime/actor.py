@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ada.runtime.env_batch import EnvBatch
 from ada.runtime.trajectory import Trajectory, memory_to_numpy
 from ada.runtime.weights import WeightSource
 from agents.agent import Agent
 from agents.gtrxl import Memory
+from worlds.env_batch import EnvBatch, EpisodeRecord
 
 
 class Actor:
@@ -109,7 +109,7 @@ class Actor:
         discounts = np.zeros((T, B), np.float32)
         learn = np.ones((T, B), np.float32)
         logits_all: list[np.ndarray] = []
-        episodes: list[dict[str, Any]] = []
+        episodes: list[EpisodeRecord] = []
         for t in range(T):
             self._episode_starts(self.first)
             learn[t] = self._learn
@@ -126,13 +126,10 @@ class Actor:
             obs_steps.append(self.obs)
             firsts.append(self.first)
             for ep in out.episodes:
-                i = ep.get("env")
-                n = int(self._ep_len[i]) if i is not None else 0
-                extra = {} if i is None else {"values": self._ep_values[i, :n].copy(),
-                                              "rewards": self._ep_rewards[i, :n].copy(),
-                                              "learn": bool(self._learn[i])}
-                episodes.append({**ep, **extra, "actor": self.actor_id,
-                                 "policy_version": self.version})
+                n = int(self._ep_len[ep.env])
+                episodes.append(ep.with_actor(
+                    self.actor_id, self.version, bool(self._learn[ep.env]),
+                    self._ep_values[ep.env, :n].copy(), self._ep_rewards[ep.env, :n].copy()))
         self.frames += T * B
         return Trajectory(
             obs={k: np.stack([o[k] for o in obs_steps]) for k in obs_steps[0]},

@@ -1,9 +1,9 @@
 """`runtime.backend=ray`: actors in Ray actor processes, the learner and curriculum in the driver.
 
-Each of `num_actors` Ray actors hosts the same `ada.runtime.actor.Actor` the inline backend uses
-(`ada.runtime.ray_actor.ActorHost`): it steps its own env batch with CPU inference and returns
-each unroll as a `Trajectory` through the object store. The driver keeps one unroll in flight
-per actor; one training step is
+Each of `num_actors` Ray actors hosts the same `ada.runtime.actor_host.ActorHost` the inline
+backend uses: it steps its own env batch with CPU inference and returns each unroll as a
+`Trajectory` through the object store. The driver keeps one unroll in flight per actor; one
+training step of the loop (`ada.runtime.base`) is
 
     ray.wait for the first num_actors finished unrolls  ->  concat  ->  learner.step
     ->  ray.put the new weights (one object per publish)  ->  curriculum feedback
@@ -16,13 +16,11 @@ V-trace corrects for it. With `overlap=True` (`runtime.overlap`, the default; th
 measures both) the consumed actors are relaunched *before* the learner step, with the previous
 weights, so acting and learning overlap at the price of one update of lag.
 
-Curriculum: remote envs only ever play tasks the driver's curriculum chose. The driver holds a
-task queue per actor, tops it up with `curriculum.sample(rng)` (a driver RNG) before each
-request to `queue_target` tasks, and sends the whole queue with the request, each task with its
-`grad_allowed` flag (robust PLR, evaluated here). The reply reports how many tasks the envs
-consumed; the driver drops exactly those and keeps the rest for the next request. Finished
-episodes come back in the trajectory (with the actor's per-step values and rewards) and go
-through the same `curriculum_feedback` as inline.
+Curriculum: remote envs only ever play tasks the driver's curriculum chose, through the same
+`TaskFeed` the inline backend uses (`ada.runtime.task_feed`): each request carries the actor's
+queue, the reply the number of tasks consumed. Finished episodes come back in the trajectory
+(with the actor's per-step values and rewards) and go through the same curriculum feedback as
+inline, so with one actor in lock-step (`overlap=false`) Ray plays exactly inline's tasks.
 
 Fault tolerance: if an actor process dies, the error surfaces on its in-flight unroll; the
 driver starts a replacement (same actor id, fresh env batch, new seeds), keeps that actor's task
@@ -31,7 +29,7 @@ queue for it (tasks it may have consumed before dying are re-sent, none are lost
 the driver and lose nothing. More than `max_actor_restarts` deaths end the run with an error.
 
 Checkpoints hold no actor states for Ray: a resumed Ray run restarts its actors' episodes (as the
-world env does inline); learner, optimiser and curriculum are restored exactly.
+world env does inline); learner, optimiser, curriculum and task feed are restored exactly.
 """
 
 from __future__ import annotations
@@ -40,15 +38,13 @@ import logging
 import math
 import os
 import time
-import warnings
-from collections import deque
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 
-from ada.runtime.ray_actor import ActorHost, min_episode_length, queue_target
+from ada.envs import min_episode_length
+from ada.runtime.actor_host import ActorHost
+from ada.runtime.task_feed import TaskFeed, queue_target
 from ada.runtime.trajectory import Trajectory
 
 log = logging.getLogger(__name__)
@@ -121,16 +117,15 @@ class RayRuntime:
         self.weights = RayWeightSource(0, state)
         min_len = min_episode_length(cfg.env)
         self.use_tasks = curriculum is not None and min_len is not None
-        self.queue_target = queue_target(rt.envs_per_actor, rt.unroll_length, min_len) \
-            if self.use_tasks and min_len is not None else 0
-        self.queues: dict[int, deque[Any]] = {i: deque() for i in range(self.num_actors)}
-        self.rng: np.random.Generator | None = None  # the driver's curriculum RNG, see _top_up
+        self.feed = TaskFeed(curriculum, self.num_actors,
+                             queue_target(rt.envs_per_actor, rt.unroll_length, min_len)
+                             if self.use_tasks and min_len is not None else 0,
+                             cfg.seed, use_grad_flags) if self.use_tasks else None
         self.incarnations = [0] * self.num_actors
         self.restarts = 0
         self.handles = [self._spawn(i) for i in range(self.num_actors)]
         self.inflight: dict[Any, int] = {}  # unroll ObjectRef -> actor id
         self._consumed: list[int] = []  # actors whose unrolls the last batch took
-        self.samples = 0  # curriculum.sample calls made by this runtime
 
     # ---- actors ------------------------------------------------------------------------------
     def _check_resources(self, rt: Any) -> None:
@@ -152,7 +147,7 @@ class RayRuntime:
         opts = {"num_cpus": self.cfg.runtime.actor_cpus, "max_restarts": 0}
         return self._remote_cls.options(**opts).remote(
             self.cfg, actor_id, self.incarnations[actor_id], self.use_tasks,
-            self.use_grad_flags, os.environ.get("MUJOCO_GL"))
+            self.use_grad_flags, os.environ.get("MUJOCO_GL"), True)
 
     def _restart(self, actor_id: int, err: BaseException) -> None:
         import ray
@@ -171,27 +166,11 @@ class RayRuntime:
         ray.kill(self.handles[actor_id], no_restart=True)
         self.incarnations[actor_id] += 1
         self.handles[actor_id] = self._spawn(actor_id)
-        # queues[actor_id] is kept whole: whatever the dead actor popped is sent again
-
-    def _top_up(self, actor_id: int) -> list[tuple[Any, bool]] | None:
-        """The queue the actor gets with its next request, topped up from the curriculum."""
-        if not self.use_tasks:
-            return None
-        if self.rng is None:
-            # Seeded at the first request, by the published version: a resumed run (which
-            # publishes its restored weights first) does not replay the fresh run's draws.
-            self.rng = np.random.default_rng([self.cfg.seed, 0x7A5C, self.weights.version()])
-        queue = self.queues[actor_id]
-        while len(queue) < self.queue_target:
-            queue.append(self.curriculum.sample(self.rng))
-            self.samples += 1
-        if self.use_grad_flags:
-            return [(t, bool(self.curriculum.grad_allowed(t.task_id))) for t in queue]
-        return [(t, True) for t in queue]
+        # the feed keeps the actor's queue whole: whatever the dead actor popped is sent again
 
     def _launch(self, actor_id: int) -> None:
         version, weights = self.weights.announcement()
-        tasks = self._top_up(actor_id)
+        tasks = None if self.feed is None else self.feed.top_up(actor_id, version)
         ref = self.handles[actor_id].unroll.remote(version, weights, tasks)
         self.inflight[ref] = actor_id
 
@@ -230,10 +209,8 @@ class RayRuntime:
                 self._launch(actor_id)
                 continue
             wait_s += time.perf_counter() - t0
-            if self.use_tasks:
-                queue = self.queues[actor_id]
-                for _ in range(consumed):
-                    queue.popleft()
+            if self.feed is not None:
+                self.feed.consumed(actor_id, consumed)
             for k in timing:
                 timing[k] += actor_timing.get(k, 0.0)
             parts.append((actor_id, traj))
@@ -245,36 +222,28 @@ class RayRuntime:
                    "runtime/actor_restarts": float(self.restarts)}
         return Trajectory.concat([t for _, t in parts]), metrics
 
-    def train_step(self, learner: Any, feedback: Callable[[list[dict[str, Any]]], None]
-                   ) -> tuple[Trajectory, dict[str, float]]:
-        """collect -> learner.step -> publish -> curriculum feedback -> relaunch."""
-        from ada.runtime.weights import cpu_state
+    def publish(self, version: int, state: dict[str, torch.Tensor]) -> None:
+        self.weights.publish(version, state)
 
-        t0 = time.perf_counter()
-        batch, timing = self.collect()
-        t1 = time.perf_counter()
-        if self.overlap:
-            self.relaunch()
-        t2 = time.perf_counter()
-        with warnings.catch_warnings():
-            # A one-actor batch is the object store's zero-copy, read-only arrays; torch warns
-            # when wrapping them, but the learner only reads its batch.
-            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
-            metrics = learner.step(batch)
-        t3 = time.perf_counter()
-        self.weights.publish(learner.version, cpu_state(learner.agent))
-        t4 = time.perf_counter()
-        feedback(batch.episodes)
-        t5 = time.perf_counter()
-        self.relaunch()
-        t6 = time.perf_counter()
-        metrics.update(timing)
-        metrics.update({"actor_s": t1 - t0, "publish_s": t4 - t3,
-                        "curriculum_s": t5 - t4, "relaunch_s": (t2 - t1) + (t6 - t5),
-                        "step_s": t6 - t0})
-        if batch.learn_mask is not None:
-            metrics["learn/masked_fraction"] = float(1.0 - batch.learn_mask.mean())
-        return batch, metrics
+    def actor_states(self) -> list[dict[str, Any]]:
+        """None: a resumed Ray run restarts its actors' episodes."""
+        return []
+
+    def load_actor_states(self, states: list[dict[str, Any]]) -> None:
+        if states:
+            raise ValueError("a Ray run restores no actor states")
+
+    def feed_state(self) -> dict[str, Any] | None:
+        return None if self.feed is None else self.feed.state_dict()
+
+    def load_feed_state(self, state: dict[str, Any], task_from_json: Any) -> None:
+        if self.feed is not None:
+            self.feed.load_state_dict(state, task_from_json)
+
+    @property
+    def samples(self) -> int:
+        """`curriculum.sample` calls made for the actors."""
+        return 0 if self.feed is None else self.feed.samples
 
     # ---- inspection and shutdown -------------------------------------------------------------
     def actor_versions(self) -> list[int]:

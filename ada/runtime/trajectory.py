@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from agents.gtrxl import Memory
+from worlds.env_batch import EpisodeRecord
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Trajectory:
     memory_hidden: np.ndarray
     memory_valid: np.ndarray
     policy_version: int
-    episodes: list[dict[str, Any]] = field(default_factory=list)
+    episodes: list[EpisodeRecord] = field(default_factory=list)
     actor_id: int = 0
     learn_mask: np.ndarray | None = None
 

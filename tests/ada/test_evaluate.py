@@ -140,7 +140,7 @@ def test_jsonl_tasks_run_in_process(checkpoint: Path, tmp_path: Path,
 
 
 def test_heldout_tasks_come_from_the_checkpoint_split_test_side() -> None:
-    from ada.config import WorldEnvConfig
+    from ada.envs import WorldEnvConfig
     from ada.evaluate import select_tasks
     from worlds.split import Split
 

@@ -36,15 +36,14 @@ def test_noop_plr_trains_on_learnable_tasks_and_logs_its_state(tmp_path: Path) -
         emitted.append(task.task_id)
         return task
 
-    for env in trainer.envs:
-        env.task_source = recording  # type: ignore[attr-defined]
-    episodes: list[dict[str, Any]] = []
+    trainer.curriculum.sample = recording  # type: ignore[method-assign]
+    episodes: list[Any] = []
     collect = trainer.collect
 
     def collecting() -> Any:
-        batch = collect()
+        batch, metrics = collect()
         episodes.extend(batch.episodes)
-        return batch
+        return batch, metrics
 
     trainer.collect = collecting  # type: ignore[method-assign]
     try:
@@ -52,10 +51,10 @@ def test_noop_plr_trains_on_learnable_tasks_and_logs_its_state(tmp_path: Path) -
     finally:
         trainer.close()
     # the env only ever plays what the curriculum chose (no silent auto-reset draws)
-    played = [e["task_id"] for e in episodes]
+    played = [e.task_id for e in episodes]
     assert played and set(played) <= set(emitted)
     assert all(played.count(t) <= emitted.count(t) for t in set(played))
-    kinds = [e["kind"] for e in episodes]
+    kinds = [e.kind for e in episodes]
     assert "trivial" not in kinds and kinds.count("learnable") / len(kinds) > 0.5
     last = trainer.history[-1]
     for key in ("curriculum/buffer_size", "curriculum/replay_fraction",

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from ada.bayes.levers import LeverFamily, LeverTaskGenerator, LeverTaskSpace
 from curriculum import (
     CurriculumConfig,
     CurriculumError,
@@ -18,8 +19,6 @@ from curriculum import (
     make_curriculum,
 )
 from curriculum.replay import ReplayCurriculum
-from curriculum.spaces import LeverTaskSpace
-from worlds.levers import LeverFamily, LeverTaskGenerator
 from worlds.split import Split
 
 SPLIT = Split(heldout_fraction=0.2, salt="curriculum-test")

@@ -9,6 +9,7 @@ import pytest
 
 from curriculum.base import EpisodeStats
 from curriculum.scoring import gae, returns_to_go, score_episode
+from worlds.env_batch import EpisodeRecord
 
 
 def stats(values, rewards, completed=True, bootstrap=0.0) -> EpisodeStats:
@@ -68,8 +69,8 @@ def test_empty_episode_has_no_score_and_bad_input_is_named() -> None:
 def test_normalised_score() -> None:
     assert EpisodeStats("t", 30.0, 60, 60.0).score == 0.5
     assert EpisodeStats("t", 3.0, 2, 0.0).score == 0.0
-    ep = {"task_id": "x", "return": 2.0, "length": 4, "max_return": 8, "values": [0] * 4,
-          "rewards": [0, 1, 0, 1], "trial_returns": [2.0]}
+    ep = EpisodeRecord(task_id="x", episode_return=2.0, length=4, env=0, max_return=8,
+                       values=np.zeros(4), rewards=np.array([0.0, 1, 0, 1]), trial_returns=(2.0,))
     s = EpisodeStats.from_episode(ep)
     assert s.score == 0.25 and s.completed and s.trial_returns == (2.0,)
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from ada.bayes.bandit import BanditFamily
+from ada.bayes.bandit_vec import VectorBandit
 from ada.learning.learner import Learner, VTraceConfig
 from ada.runtime.actor import Actor
 from ada.runtime.trajectory import Trajectory
 from ada.runtime.weights import InlineWeightSource, cpu_state
 from agents.agent import Agent, agent_config
-from worlds.bandit import BanditFamily
-from worlds.bandit_vec import VectorBandit
 
 
 def columns(traj: Trajectory, cols: list[int]) -> Trajectory:

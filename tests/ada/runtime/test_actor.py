@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from ada.bayes.bandit import BanditEnv, BanditFamily, KnownArm
+from ada.bayes.bandit_vec import VectorBandit
 from ada.runtime.actor import Actor
-from ada.runtime.env_batch import SerialEnvBatch
 from ada.runtime.trajectory import Trajectory
 from ada.runtime.weights import InlineWeightSource, cpu_state
 from agents.agent import Agent, agent_config
-from worlds.bandit import BanditEnv, BanditFamily, KnownArm
-from worlds.bandit_vec import VectorBandit
+from worlds.env_batch import SerialEnvBatch
 
 FAMILY = BanditFamily.beta(2, horizon=5)
 
@@ -58,7 +58,7 @@ def test_serial_env_batch_auto_resets_and_reports_episodes() -> None:
         out = envs.step(np.zeros(3, int))
         last = t == FAMILY.horizon - 1
         assert out.first.all() == last and (out.discount == 0).all() == last
-    assert len(out.episodes) == 3 and all(e["length"] == FAMILY.horizon for e in out.episodes)
+    assert len(out.episodes) == 3 and all(e.length == FAMILY.horizon for e in out.episodes)
     np.testing.assert_allclose(out.obs["trial"][:, 2], 1.0)  # first obs of the new episode
 
 
@@ -120,7 +120,8 @@ def test_actor_state_round_trip_repeats_the_same_unroll() -> None:
 
 
 def lever_env(num_envs: int, seed: int = 0):
-    from worlds.levers import LeverFamily, LeverTaskGenerator, VectorLevers
+    from ada.bayes.levers import LeverFamily, LeverTaskGenerator
+    from ada.bayes.levers_vec import VectorLevers
 
     gen = LeverTaskGenerator(LeverFamily(n_levers=2, horizon=4))
     return VectorLevers(gen.sample, num_envs, 2, 4, seed=seed)
@@ -142,12 +143,12 @@ def test_episodes_carry_the_values_and_rewards_the_actor_saw() -> None:
         _, values, _ = agent({k: torch.as_tensor(v) for k, v in obs.items()},
                              agent.initial_memory(2), torch.as_tensor(first))
     for i in range(2):
-        mine = [e for e in episodes if e["env"] == i]
+        mine = [e for e in episodes if e.env == i]
         for j, e in enumerate(mine):
             steps = slice(4 * j, 4 * j + 4)
-            np.testing.assert_allclose(e["values"], values[steps, i].numpy(), atol=1e-5)
-            np.testing.assert_array_equal(e["rewards"], rewards[steps, i])
-            assert e["return"] == pytest.approx(float(rewards[steps, i].sum()))
+            np.testing.assert_allclose(e.values, values[steps, i].numpy(), atol=1e-5)
+            np.testing.assert_array_equal(e.rewards, rewards[steps, i])
+            assert e.episode_return == pytest.approx(float(rewards[steps, i].sum()))
 
 
 def test_learn_mask_follows_grad_allowed_per_episode() -> None:
@@ -162,7 +163,7 @@ def test_learn_mask_follows_grad_allowed_per_episode() -> None:
     actor = Actor(env, copy.deepcopy(agent), InlineWeightSource(0, cpu_state(agent)), 4,
                   seed=0, grad_allowed=allowed)
     traj = actor.unroll()  # one whole episode per env (horizon 4 = unroll 4)
-    ids = [e["task_id"] for e in sorted(traj.episodes, key=lambda e: e["env"])]
+    ids = [e.task_id for e in sorted(traj.episodes, key=lambda e: e.env)]
     expected = np.array([float(int(t, 16) % 2 == 0) for t in ids], np.float32)
     assert traj.learn_mask is not None
     np.testing.assert_array_equal(traj.learn_mask, np.tile(expected, (4, 1)))

@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from ada.runtime.env_batch import SerialEnvBatch
 from worlds.env import WorldEnv
+from worlds.env_batch import SerialEnvBatch
 from worlds.family import load_family
 from worlds.generator import TaskGenerator
 
@@ -25,10 +25,10 @@ def test_episode_record_carries_the_warning_count():
         episodes = []
         for _ in range(3):
             episodes += batch.step(np.zeros(1, np.int64)).episodes
-        assert len(episodes) == 1 and episodes[0]["physics_warnings"] >= 1
+        assert len(episodes) == 1 and episodes[0].physics_warnings >= 1
         batch.reset()
         for _ in range(3):
             episodes += batch.step(np.zeros(1, np.int64)).episodes
-        assert episodes[1]["physics_warnings"] == 0
+        assert episodes[1].physics_warnings == 0
     finally:
         batch.close()

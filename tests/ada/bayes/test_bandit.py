@@ -8,12 +8,9 @@ import numpy as np
 import pytest
 from dm_env import StepType
 
-from worlds.bandit import (
-    BanditEnv,
-    BanditFamily,
+from ada.bayes.bandit import BanditEnv, BanditFamily, BetaArm, KnownArm
+from ada.bayes.bandit_solver import (
     BayesOptimalBandit,
-    BetaArm,
-    KnownArm,
     bayes_optimal_policy,
     exact_suboptimality,
     exploit_only_policy,

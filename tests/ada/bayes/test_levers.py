@@ -10,18 +10,18 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from worlds.bandit import BanditEnv, BanditFamily
-from worlds.bandit_vec import VectorStep
-from worlds.levers import (
+from ada.bayes.bandit import BanditEnv, BanditFamily
+from ada.bayes.levers import (
     KINDS,
     LeverFamily,
     LeverTask,
     LeverTaskError,
     LeverTaskGenerator,
-    VectorLevers,
     complexity,
     noop_score,
 )
+from ada.bayes.levers_vec import VectorLevers
+from worlds.env_batch import BatchStep
 from worlds.split import Split
 
 TASK = LeverTask("learnable", (0.0, 0.05, 0.8, 0.0, 0.1), 20)
@@ -233,15 +233,15 @@ def test_task_source_called_once_per_episode_start() -> None:
     for _ in range(3 * 5):
         n_before = len(source.calls)
         step = env.step(rng.integers(0, 3, size=4))
-        assert isinstance(step, VectorStep)
+        assert isinstance(step, BatchStep)
         new = source.calls[n_before:]
         assert len(new) == len(step.episodes) == int(step.first.sum())
         for ep, task in zip(step.episodes, new, strict=True):
-            i = ep["env"]
-            per_env_reported[i].append(ep["task_id"])
-            assert ep["kind"] == per_env_loaded[i][-1].kind
-            assert ep["max_return"] == 3 and ep["trial_returns"] == [ep["return"]]
-            assert ep["length"] == 3
+            i = ep.env
+            per_env_reported[i].append(ep.task_id)
+            assert ep.kind == per_env_loaded[i][-1].kind
+            assert ep.max_return == 3 and ep.trial_returns == (ep.episode_return,)
+            assert ep.length == 3
             per_env_loaded[i].append(task)
             assert env.current_tasks[i] is task
     for i in range(4):
@@ -281,8 +281,8 @@ def test_auto_reset_marks_first() -> None:
     assert step.first.all() and step.discount.tolist() == [0.0, 0.0]
     for k in obs:  # the returned observation is the first of the next episode
         np.testing.assert_array_equal(step.obs[k], obs[k])
-    assert [e["env"] for e in step.episodes] == [0, 1]
-    assert step.episodes[1]["return"] == 0.0
+    assert [e.env for e in step.episodes] == [0, 1]
+    assert step.episodes[1].episode_return == 0.0
     with pytest.raises(ValueError, match="action indices"):
         env.step(np.array([5, 0]))
     with pytest.raises(RuntimeError, match="reset"):

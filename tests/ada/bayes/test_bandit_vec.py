@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from worlds.bandit import BanditFamily
-from worlds.bandit_vec import VectorBandit
+from ada.bayes.bandit import BanditFamily
+from ada.bayes.bandit_vec import VectorBandit
 
 FAMILY = BanditFamily.directed_exploration(p_known=0.6, horizon=5)
 

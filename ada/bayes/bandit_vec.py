@@ -3,7 +3,7 @@
 Meta-RL on bandits needs millions of pulls; stepping B dm_env objects in Python would cost more
 than the network. `VectorBandit` keeps the same observation spec and dynamics as `BanditEnv`
 (a test checks step-by-step equality of observations for equal arm probabilities and draws)
-and follows the auto-reset convention of `ada.runtime.env_batch`: when an episode ends, the
+and follows the auto-reset convention of `worlds.env_batch`: when an episode ends, the
 returned observation is the first of the next episode and `first` marks it.
 
 Its whole state (arm probabilities, clocks, RNG, frames stepped) is in `state_dict`, so a
@@ -23,24 +23,13 @@ either) still collapsed once p passed ~0.54. Evaluation always uses the family i
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from dm_env import specs
 
-from worlds.bandit import BanditEnv, BanditFamily
-
-
-@dataclass
-class VectorStep:
-    """Same fields as `ada.runtime.env_batch.BatchStep` (worlds does not import ada)."""
-
-    obs: dict[str, np.ndarray]
-    reward: np.ndarray
-    discount: np.ndarray
-    first: np.ndarray
-    episodes: list[dict[str, Any]] = field(default_factory=list)
+from ada.bayes.bandit import BanditEnv, BanditFamily
+from worlds.env_batch import BatchStep, EpisodeRecord
 
 
 class VectorBandit:
@@ -110,7 +99,7 @@ class VectorBandit:
         self._returns[:] = 0.0
         return self._observation()
 
-    def step(self, actions: np.ndarray) -> VectorStep:
+    def step(self, actions: np.ndarray) -> BatchStep:
         actions = np.asarray(actions, dtype=np.int64)
         n = self.family.n_arms
         if actions.shape != (self.num_envs,) or actions.min() < 0 or actions.max() >= n:
@@ -123,8 +112,8 @@ class VectorBandit:
         self._prev_action[:] = actions
         self._prev_reward[:] = reward
         done = self.t >= self.family.horizon
-        episodes = [{"return": float(self._returns[i]), "length": int(self.t[i]), "env": int(i)}
-                    for i in np.flatnonzero(done)]
+        episodes = [EpisodeRecord(episode_return=float(self._returns[i]), length=int(self.t[i]),
+                                  env=int(i)) for i in np.flatnonzero(done)]
         if done.any():
             idx = np.flatnonzero(done)
             self._sample_probs(idx)
@@ -133,7 +122,7 @@ class VectorBandit:
             self._prev_reward[idx] = 0.0
             self._returns[idx] = 0.0
         discount = np.where(done, 0.0, 1.0).astype(np.float32)
-        return VectorStep(self._observation(), reward, discount, done.copy(), episodes)
+        return BatchStep(self._observation(), reward, discount, done.copy(), episodes)
 
     def state_dict(self) -> dict[str, Any]:
         return {"probs": self.probs.copy(), "t": self.t.copy(),
@@ -154,4 +143,4 @@ class VectorBandit:
         pass
 
 
-__all__ = ["VectorBandit", "VectorStep"]
+__all__ = ["VectorBandit"]

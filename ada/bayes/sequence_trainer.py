@@ -3,7 +3,7 @@
 Why this exists. Sequence prediction is the cheapest world in which a memory-based meta-learner
 can be compared with the exact Bayes-optimal predictor (Genewein et al. 2023, "Memory-based
 meta-learning on non-stationary distributions"): the prior over sequences is known, its
-posterior predictive is computable (`worlds.sequence`), so the gap of the trained agent to Bayes
+posterior predictive is computable (`ada.bayes.sequence`), so the gap of the trained agent to Bayes
 is measured directly instead of being guessed from reward curves. The checks exercise exactly
 the parts of the agent the 3D world depends on: the encoder chosen from a dm_env spec, the
 GTrXL memory cache carried across segments, and episode masking.
@@ -59,8 +59,7 @@ import torch
 from dm_env import specs
 from torch import Tensor
 
-from agents.agent import Agent, AgentConfig, agent_config, count_parameters
-from worlds.sequence import (
+from ada.bayes.sequence import (
     changepoint_predictor,
     decay_predictor,
     kt,
@@ -69,6 +68,7 @@ from worlds.sequence import (
     sample_sequences,
     window_predictor,
 )
+from agents.agent import Agent, AgentConfig, agent_config, count_parameters
 
 __all__ = [
     "FAST_SEQUENCE_CHECKS",

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from ada.learning.sequence_trainer import (
+from ada.bayes.sequence import laplace, log_loss, sample_sequences, window_predictor
+from ada.bayes.sequence_trainer import (
     FAST_SEQUENCE_CHECKS,
     SEQUENCE_CHECKS,
     SequenceCheckConfig,
@@ -27,7 +28,6 @@ from ada.learning.sequence_trainer import (
     sequence_agent,
     train_sequence_predictor,
 )
-from worlds.sequence import laplace, log_loss, sample_sequences, window_predictor
 
 torch.set_num_threads(1)
 

@@ -2,7 +2,10 @@
 
 Actors act on B envs at once so the network runs one batched forward per step. `EnvBatch` is
 the protocol an actor needs; `SerialEnvBatch` wraps any list of `dm_env.Environment`s (the 3D
-world), and cheap families provide their own vectorised batch (`worlds.bandit_vec`).
+world), and cheap families provide their own vectorised batch (`ada.bayes.bandit_vec`,
+`ada.bayes.levers_vec`). It lives at the bottom layer, beside the world, so that every env
+kind implements the same protocol and reports finished episodes as the same typed
+`EpisodeRecord`, which actors extend, Ray pickles, curricula score and logs average.
 
 Auto-reset convention: `step(actions)` returns the reward and discount of the transition and the
 *next* observation to act on. When an episode ends, the reward and discount (0 at termination)
@@ -13,13 +16,51 @@ is not returned (V-trace does not bootstrap through a termination).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import dm_env
 import numpy as np
 from dm_env import specs
+
+
+@dataclass
+class EpisodeRecord:
+    """One finished episode, as every env batch reports it and the actor completes it.
+
+    The env batch fills the first group: return, length, the env's slot in the batch and,
+    for task-based kinds, the task and what it allows (`max_return`, per-trial returns,
+    `kind` for families that label their tasks, MuJoCo `physics_warnings` for the world).
+    The actor fills the second: who acted (`actor`, `policy_version`), whether the learner
+    may take gradients from it (`learn`) and the per-step values and rewards a curriculum
+    scores it by. `without_steps()` drops those arrays once the curriculum has seen them.
+    """
+
+    episode_return: float
+    length: int
+    env: int
+    task_id: str | None = None
+    max_return: float | None = None
+    trial_returns: tuple[float, ...] = ()
+    kind: str | None = None
+    physics_warnings: int | None = None
+    actor: int | None = None
+    policy_version: int | None = None
+    learn: bool = True
+    values: np.ndarray | None = None
+    rewards: np.ndarray | None = None
+
+    def with_actor(self, actor: int, policy_version: int, learn: bool,
+                   values: np.ndarray | None, rewards: np.ndarray | None) -> EpisodeRecord:
+        """This record completed by the actor that played it."""
+        return dataclasses.replace(self, actor=actor, policy_version=policy_version,
+                                   learn=learn, values=values, rewards=rewards)
+
+    def without_steps(self) -> EpisodeRecord:
+        """This record without its per-step arrays (what the logs keep)."""
+        return dataclasses.replace(self, values=None, rewards=None)
 
 
 @dataclass
@@ -28,7 +69,7 @@ class BatchStep:
     reward: np.ndarray  # (B,) float32
     discount: np.ndarray  # (B,) float32, 0 where the episode terminated
     first: np.ndarray  # (B,) bool, True where obs starts a new episode
-    episodes: list[dict[str, Any]] = field(default_factory=list)  # stats of ended episodes
+    episodes: list[EpisodeRecord] = field(default_factory=list)  # ended in this step
 
 
 class EnvBatch(Protocol):
@@ -101,20 +142,18 @@ class SerialEnvBatch:
             observations.append(ts.observation)
         return BatchStep(stack_obs(observations, self._spec), reward, discount, first, episodes)
 
-    def _episode_stats(self, i: int, env: dm_env.Environment) -> dict[str, Any]:
-        stats: dict[str, Any] = {"return": float(self._returns[i]),
-                                 "length": int(self._lengths[i]), "env": i}
+    def _episode_stats(self, i: int, env: dm_env.Environment) -> EpisodeRecord:
         trial_returns = getattr(env, "trial_returns", None)
-        if trial_returns is not None:
-            stats["trial_returns"] = [float(r) for r in trial_returns]
         physics_warnings = getattr(env, "physics_warnings", None)
-        if physics_warnings is not None:
-            stats["physics_warnings"] = int(physics_warnings)
         task = getattr(env, "task", None)
-        if task is not None and hasattr(task, "task_id"):
-            stats["task_id"] = task.task_id
-            stats["max_return"] = float(task.episode.trials * task.episode.trial_steps)
-        return stats
+        has_task = task is not None and hasattr(task, "task_id")
+        return EpisodeRecord(
+            episode_return=float(self._returns[i]), length=int(self._lengths[i]), env=i,
+            task_id=task.task_id if has_task else None,
+            max_return=float(task.episode.trials * task.episode.trial_steps) if has_task
+            else None,
+            trial_returns=() if trial_returns is None else tuple(float(r) for r in trial_returns),
+            physics_warnings=None if physics_warnings is None else int(physics_warnings))
 
     def current_task_ids(self) -> list[str]:
         """The task each env is playing now (envs that expose a `task`)."""
@@ -127,4 +166,4 @@ class SerialEnvBatch:
                 close()
 
 
-__all__ = ["BatchStep", "EnvBatch", "SerialEnvBatch", "stack_obs"]
+__all__ = ["BatchStep", "EnvBatch", "EpisodeRecord", "SerialEnvBatch", "stack_obs"]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from worlds.sequence import (
+from ada.bayes.sequence import (
     beta_predictor,
     changepoint_predictor,
     decay_predictor,
