@@ -251,15 +251,11 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
     writes every output file."""
     import torch
 
+    from ada.agent_policy import AgentPolicy
     from ada.config import ConfigError
     from ada.envs import WorldEnvConfig
-    from ada.eval.trials import (
-        AgentPolicy,
-        aggregate,
-        evaluate_policies,
-        job_seed,
-        write_results,
-    )
+    from ada.eval.jobs import job_seed
+    from ada.eval.trials import aggregate, evaluate_policies, write_results
     from ada.render import render_episode
     from ada.trainer import load_agent
     from ada.video import Mp4Writer

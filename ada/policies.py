@@ -1,44 +1,24 @@
-"""The minimal policy interface shared by the video tool, evaluation and (later) learned agents.
+"""The baseline policies (random, no-op) and `make_policy`, which builds any policy by name.
 
-A policy maps one dm_env observation to one discrete action and threads an explicit recurrent
-state, so that a memory-based agent (a Transformer-XL keeping its memory across the trials of an
-episode) and a memoryless baseline are driven by the same loop:
-
-    state = policy.initial_state(1)
-    ts = env.reset()
-    while not ts.last():
-        action, state = policy.act(ts.observation, state, ts.first(), rng)
-        ts = env.step(action)
-
-`first` is True on the first observation of an episode (not of a trial): it is where a memory
-agent must clear its memory. A learned agent implements the same two methods; nothing here knows
-about tensors, so this module stays free of torch and cheap to import.
+Every policy implements `ada.acting.Policy` (batched `step`, explicit recurrent state) and so
+is driven by the one acting loop, `ada.acting.Rollout`; `act` steps a single env. The learned
+agent's policy is `ada.agent_policy.AgentPolicy`. Nothing here knows about tensors, so this
+module stays free of torch and cheap to import.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
+
+from ada.acting import Policy, PolicyStep, Rngs, SingleEnvActing
 
 POLICY_NAMES: tuple[str, ...] = ("random", "noop")
 
 
-@runtime_checkable
-class Policy(Protocol):
-    """What the episode loops need from an actor: an initial state and one step of acting."""
-
-    def initial_state(self, batch_size: int) -> Any:
-        """The recurrent state at the start of an episode (None for memoryless policies)."""
-        ...
-
-    def act(self, timestep_observation: dict[str, np.ndarray], state: Any, first: bool,
-            rng: np.random.Generator) -> tuple[int, Any]:
-        """Chooses an action for one observation; returns (action, next state)."""
-        ...
-
-
-class RandomPolicy:
+class RandomPolicy(SingleEnvActing):
     """Uniform over the action set: the floor every learned agent must beat, and the cheapest
     way to exercise an environment end to end."""
 
@@ -50,12 +30,16 @@ class RandomPolicy:
     def initial_state(self, batch_size: int) -> None:
         return None
 
-    def act(self, timestep_observation: dict[str, np.ndarray], state: Any, first: bool,
-            rng: np.random.Generator) -> tuple[int, Any]:
-        return int(rng.integers(self.num_actions)), state
+    def step(self, obs: Mapping[str, np.ndarray], state: Any, first: np.ndarray,
+             rngs: Rngs) -> PolicyStep:
+        if isinstance(rngs, np.random.Generator):
+            actions = rngs.integers(self.num_actions, size=len(first))
+        else:
+            actions = np.array([rng.integers(self.num_actions) for rng in rngs], np.int64)
+        return PolicyStep(np.asarray(actions, np.int64), state)
 
 
-class NoopPolicy:
+class NoopPolicy(SingleEnvActing):
     """Always the no-op action: shows what the world does on its own (rules firing without the
     agent, objects settling) and gives a deterministic video for checking rendering."""
 
@@ -67,9 +51,9 @@ class NoopPolicy:
     def initial_state(self, batch_size: int) -> None:
         return None
 
-    def act(self, timestep_observation: dict[str, np.ndarray], state: Any, first: bool,
-            rng: np.random.Generator) -> tuple[int, Any]:
-        return self.noop_index, state
+    def step(self, obs: Mapping[str, np.ndarray], state: Any, first: np.ndarray,
+             rngs: Rngs) -> PolicyStep:
+        return PolicyStep(np.full(len(first), self.noop_index, np.int64), state)
 
 
 def make_policy(name: str, action_spec: Any, *, noop_index: int = 0) -> Policy:

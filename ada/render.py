@@ -18,7 +18,6 @@ name and the allowed values instead of after minutes of rendering.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import math
 import sys
@@ -33,8 +32,10 @@ from dm_env import specs
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
+from ada.acting import Policy
+from ada.eval.jobs import Job, run_jobs
 from ada.paths import config_dir
-from ada.policies import POLICY_NAMES, Policy, make_policy
+from ada.policies import POLICY_NAMES, make_policy
 from ada.video import (
     Mp4Writer,
     StepStatus,
@@ -43,8 +44,7 @@ from ada.video import (
     panel_lines,
 )
 from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS
-from worlds.env import WorldEnv
-from worlds.task import MAX_TRIALS, Task, TaskValidationError
+from worlds.task import MAX_TRIALS, Task, TaskValidationError, with_episode
 from worlds.task_files import jsonl_records, task_from_json_file, task_from_record
 
 MAX_VIEW_SIZE = 2048
@@ -240,20 +240,6 @@ def _sample_family(name: str, seed: int) -> Task:
     return sampler(family).sample(np.random.default_rng(seed))
 
 
-def with_episode(task: Task, trials: int | None, trial_steps: int | None) -> Task:
-    """`task` with its number of trials and/or steps per trial replaced (None keeps them).
-
-    Every other episode field (control rate, sticky grabs) is kept: evaluating a task under
-    different rules than it was trained under would score the wrong game."""
-    if trials is None and trial_steps is None:
-        return task
-    ep = task.episode
-    episode = dataclasses.replace(ep, trials=ep.trials if trials is None else trials,
-                                  trial_steps=ep.trial_steps if trial_steps is None
-                                  else trial_steps)
-    return dataclasses.replace(task, episode=episode)
-
-
 # ---- rendering -------------------------------------------------------------------------------
 def _fixed_panel_height(task: Task, width: int, episodes: int | None) -> int:
     """A panel height that fits every frame of the episode: the task text plus the widest
@@ -277,23 +263,24 @@ def render_episode(task: Task, policy: Policy, *, seed: int, image_size: int = 6
     Returns (frames, returns per trial). There are 1 + trials * trial_steps frames: the reset
     observation, then one per control step. With `on_frame`, frames are handed to it as they
     are made and not kept (the returned list is empty), so long episodes stream to disk in
-    constant memory. `seed` seeds the env and the policy's RNG.
+    constant memory. `seed` seeds the env and the policy's RNG: the episode is the evaluation
+    job with that seed (`ada.eval.jobs`), played by the same loop.
     """
-    env = WorldEnv(task, seed=seed, image_size=image_size, overview_size=overview_size)
-    rng = np.random.default_rng(seed)
     frames: list[np.ndarray] = []
     view = overview_size if overview_size > 0 else None
     width = 2 * overview_size if overview_size > 0 else 256
     ph = _fixed_panel_height(task, width, episodes)
     ep = task.episode
+    steps = [0]
 
-    def emit(ts: Any, step: int, action: int | None) -> None:
-        status = StepStatus(step=step, trial=env.trial, trials=ep.trials,
+    def emit(slot: int, env: Any, ts: Any, action: int | None) -> None:
+        status = StepStatus(step=steps[0], trial=env.trial, trials=ep.trials,
                             t_in_trial=env.t_in_trial, trial_steps=ep.trial_steps,
                             trial_returns=tuple(env.trial_returns),
                             reward=None if ts.reward is None else float(ts.reward),
                             action=None if action is None else ACTIONS[action],
                             goal_holds=env.goal_holds, episode=episode, episodes=episodes)
+        steps[0] += 1
         overview = env.render_overview() if overview_size > 0 else None
         frame = compose_frame(ts.observation["rgb"], overview, panel_lines(task, status),
                               view_size=view, height_of_panel=ph,
@@ -303,19 +290,8 @@ def render_episode(task: Task, policy: Policy, *, seed: int, image_size: int = 6
         else:
             frames.append(frame)
 
-    try:
-        state = policy.initial_state(1)
-        ts = env.reset()
-        step = 0
-        emit(ts, step, None)
-        while not ts.last():
-            action, state = policy.act(ts.observation, state, ts.first(), rng)
-            ts = env.step(action)
-            step += 1
-            emit(ts, step, int(action))
-        returns = list(env.trial_returns)
-    finally:
-        env.close()
+    [returns] = run_jobs([task], [Job(0, 0, seed)], policy, image_size=image_size,
+                         batch_size=1, after_step=emit, overview_size=overview_size)
     return frames, returns
 
 

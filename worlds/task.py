@@ -24,6 +24,7 @@ Geometry conventions (shared by terrain, scene, avatar and generator):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -676,3 +677,17 @@ def task_from_dict(d: Mapping[str, Any]) -> Task:
     if not isinstance(desc, str):
         _fail("task.description", f"expected a string, got {_show(desc)}")
     return r.wrap(Task, world, game, episode, desc)
+
+
+def with_episode(task: Task, trials: int | None, trial_steps: int | None) -> Task:
+    """`task` with its number of trials and/or steps per trial replaced (None keeps them).
+
+    Every other episode field (control rate, sticky grabs) is kept: evaluating a task under
+    different rules than it was trained under would score the wrong game."""
+    if trials is None and trial_steps is None:
+        return task
+    ep = task.episode
+    episode = dataclasses.replace(ep, trials=ep.trials if trials is None else trials,
+                                  trial_steps=ep.trial_steps if trial_steps is None
+                                  else trial_steps)
+    return dataclasses.replace(task, episode=episode)

@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
+from ada.acting import Rollout
+from ada.agent_policy import AgentPolicy
 from ada.bayes.bandit import BanditFamily
 from ada.bayes.bandit_solver import (
     BayesOptimalBandit,
@@ -33,40 +34,40 @@ from ada.bayes.bandit_vec import VectorBandit
 from agents.agent import Agent
 
 
-@torch.inference_mode()
 def rollout_agent(agent: Agent, family: BanditFamily, n_rollouts: int, seed: int,
                   greedy: bool = False, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """(counts (R, H, n, 2), action_probs (R, H, n)) of the agent in fresh episodes."""
+    """(counts (R, H, n, 2), action_probs (R, H, n)) of the agent in fresh episodes.
+
+    The agent acts through the one acting path (sampling, or argmax with `greedy`); the
+    probabilities recorded are the full softmax it sampled from (one-hot when greedy)."""
     rng = np.random.default_rng(seed)
     all_counts, all_probs = [], []
     H = family.horizon
-    agent = agent.eval()
-    device = next(agent.parameters()).device
+    policy = AgentPolicy(agent, greedy=greedy)
     for start in range(0, n_rollouts, batch_size):
         B = min(batch_size, n_rollouts - start)
         env = VectorBandit(family, B, seed=int(rng.integers(2**31)))
-        obs = env.reset()
-        memory = agent.initial_memory(B, device=device)
-        first = torch.ones(B, dtype=torch.bool, device=device)
+        rollout = Rollout(env, policy, rng)
         actions = np.zeros((B, H), np.int64)
         rewards = np.zeros((B, H))
         probs = np.zeros((B, H, family.n_arms))
-        for t in range(H):
-            logits, _, memory = agent.step({k: torch.as_tensor(v, device=device)
-                                            for k, v in obs.items()}, memory, first)
-            p = torch.softmax(logits.double(), -1).cpu().numpy()
-            if greedy:
-                a = p.argmax(-1)
-                p = np.eye(family.n_arms)[a]
-            else:
-                a = (rng.random((B, 1)) > np.cumsum(p, -1)).sum(-1).clip(0, family.n_arms - 1)
-            out = env.step(a)
-            actions[:, t], rewards[:, t], probs[:, t] = a, out.reward, p
-            obs = out.obs
-            first = torch.zeros(B, dtype=torch.bool, device=device)
+        for t in range(H):  # exactly one episode per env: the horizon is fixed
+            step = rollout.step()
+            assert step.decision.logits is not None
+            a = step.decision.actions
+            p = softmax(step.decision.logits)
+            actions[:, t], rewards[:, t] = a, step.out.reward
+            probs[:, t] = np.eye(family.n_arms)[a] if greedy else p
         all_counts.append(posterior_counts(family, actions, rewards))
         all_probs.append(probs)
     return np.concatenate(all_counts), np.concatenate(all_probs)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64 (the exact metric weighs every action by it)."""
+    z = np.asarray(logits, np.float64)
+    z = np.exp(z - z.max(-1, keepdims=True))
+    return z / z.sum(-1, keepdims=True)
 
 
 def reference_table(family: BanditFamily) -> dict[str, float]:

@@ -14,14 +14,14 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-import torch
 
+from ada.acting import Rollout
+from ada.agent_policy import AgentPolicy
 from ada.bayes.levers import LeverTask
 from ada.bayes.levers_vec import VectorLevers
 from agents.agent import Agent
 
 
-@torch.inference_mode()
 def evaluate_lever_agent(agent: Agent, tasks: list[LeverTask], episodes_per_task: int,
                          seed: int) -> dict[str, Any]:
     """Mean normalised score of the agent on `tasks` (each played `episodes_per_task` times),
@@ -42,18 +42,11 @@ def evaluate_lever_agent(agent: Agent, tasks: list[LeverTask], episodes_per_task
 
     num_envs = len(tasks)
     env = VectorLevers(source, num_envs, n_levers, horizon, seed=seed)
-    rng = np.random.default_rng(seed)
-    agent = agent.eval()
-    memory = agent.initial_memory(num_envs, device="cpu")
-    obs, first = env.reset(), np.ones(num_envs, dtype=bool)
+    rollout = Rollout(env, AgentPolicy(agent), np.random.default_rng(seed))
     scores: dict[str, list[float]] = defaultdict(list)
     done = 0
     while done < len(queue):
-        logits, _, memory = agent.step(obs, memory, torch.as_tensor(first))
-        g = -np.log(-np.log(rng.random(logits.shape) + 1e-20) + 1e-20)
-        out = env.step(np.argmax(logits.float().numpy() + g, axis=-1))
-        obs, first = out.obs, np.asarray(out.first, dtype=bool)
-        for ep in out.episodes:
+        for ep in rollout.step().out.episodes:
             if done < len(queue):
                 scores[str(ep.task_id)].append(ep.episode_return / horizon)
                 done += 1

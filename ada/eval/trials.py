@@ -5,13 +5,11 @@ boundary but the agent's memory does not, so a meta-learned agent should score m
 trials. This module measures exactly that, and nothing here is specific to the learned agent:
 
 * `evaluate_policies` plays every task (its episode overridden to `trials` trials) with every
-  policy on the SAME seeds. Each (task, episode) pair is a *job* with one seed that fixes both
-  the env's and the policy's random stream, so the agent and the baselines face identical
-  episodes, the numbers do not depend on the batch size or on the order policies run in, and
-  `ada.render.render_episode(task, policy, seed=job_seed)` replays an evaluated episode.
-* `AgentPolicy` adapts `agents.agent.Agent` to the `ada.policies.Policy` protocol, with the
-  Transformer-XL memory cache as the recurrent state: reset at the first step of every episode,
-  carried across the trials inside it.
+  policy on the SAME seeds: each (task, episode) pair is a job (`ada.eval.jobs`) whose seed
+  fixes both the env's and the policy's random stream, so the agent and the baselines face
+  identical episodes and `ada.render.render_episode(task, policy, seed=job_seed)` replays an
+  evaluated episode. Any `ada.acting.Policy` plays (the agent is `ada.agent_policy.AgentPolicy`:
+  memory reset at the first step of every episode, carried across the trials inside it).
 * `aggregate` turns per-trial scores (trial return / trial_steps: the fraction of steps on which
   the goal held, comparable across tasks of different lengths) into mean, median and 20th
   percentile across tasks per policy and trial, plus the gain from trial 1 to trial k. The
@@ -29,179 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from ada.policies import Policy, make_policy
-from ada.render import with_episode
-from agents.agent import Agent
-from agents.gtrxl import Memory
+from ada.acting import Policy
+from ada.eval.jobs import Job, job_seed, run_jobs
+from ada.policies import make_policy
 from worlds.avatar import NOOP, NUM_ACTIONS
-from worlds.env import WorldEnv
-from worlds.task import Task
+from worlds.task import Task, with_episode
 
 P_LOW = 20  # the low percentile reported next to mean and median
-
-
-# ---- the agent as a Policy -------------------------------------------------------------------
-class AgentPolicy:
-    """`Agent.step` behind the `Policy` protocol; the state is the agent's memory cache.
-
-    The memory is reset where `first` is True (the first step of an episode, not of a trial),
-    explicitly here as well as by the agent's own episode mask, so that nothing from an earlier
-    episode can reach a later one even if the mask were wrong; inside an episode it is carried
-    across trials, which is what lets the agent adapt. Actions are sampled by Gumbel-max from
-    the caller's per-env RNG (argmax with `greedy`), so one env's actions do not depend on what
-    else is in the batch. `last_logits` / `last_values` keep the outputs of the latest call, for
-    tests and inspection.
-    """
-
-    def __init__(self, agent: Agent, greedy: bool = False) -> None:
-        self.agent = agent.eval()
-        self.greedy = bool(greedy)
-        self.device = next(agent.parameters()).device
-        self.last_logits: np.ndarray | None = None
-        self.last_values: np.ndarray | None = None
-
-    def initial_state(self, batch_size: int) -> Memory:
-        return self.agent.initial_memory(batch_size, device=self.device)
-
-    def act(self, timestep_observation: dict[str, np.ndarray], state: Any, first: bool,
-            rng: np.random.Generator) -> tuple[int, Any]:
-        """One env (the `Policy` protocol, as `ada.render.render_episode` drives it)."""
-        actions, state = self.act_batch([timestep_observation], state,
-                                        np.array([first], dtype=bool), [rng])
-        return int(actions[0]), state
-
-    @torch.inference_mode()
-    def act_batch(self, observations: Sequence[Mapping[str, np.ndarray]], state: Memory | None,
-                  first: np.ndarray, rngs: Sequence[np.random.Generator],
-                  ) -> tuple[np.ndarray, Memory]:
-        """B envs at once (one network call): per-env observations, (B,) first flags and B
-        RNGs -> (B,) actions and the new memory."""
-        first = np.asarray(first, dtype=bool)
-        B = len(observations)
-        if state is None:
-            state = self.initial_state(B)
-        if first.any():
-            state = reset_memory_rows(state, first)
-        obs = {k: torch.as_tensor(np.stack([np.asarray(o[k]) for o in observations]),
-                                  device=self.device) for k in self.agent.obs_keys}
-        logits, values, state = self.agent.step(obs, state,
-                                                torch.as_tensor(first, device=self.device))
-        logits_np = logits.double().cpu().numpy()
-        self.last_logits = logits_np
-        self.last_values = values.double().cpu().numpy()
-        if self.greedy:
-            return logits_np.argmax(-1), state
-        actions = np.empty(B, np.int64)
-        for i, rng in enumerate(rngs):
-            u = rng.random(logits_np.shape[-1])
-            actions[i] = int(np.argmax(logits_np[i] - np.log(-np.log(u + 1e-20) + 1e-20)))
-        return actions, state
-
-
-def reset_memory_rows(memory: Memory, rows: np.ndarray) -> Memory:
-    """`memory` with the envs in boolean `rows` set to the empty cache (zeros, all invalid,
-    which is what `initial_memory` holds); a new value, the input is not modified."""
-    keep = torch.as_tensor(~np.asarray(rows, dtype=bool), device=memory.valid.device)
-    hidden = memory.hidden * keep.to(memory.hidden.dtype)[None, None, :, None]
-    return Memory(hidden, memory.valid & keep[None, :])
-
-
-# ---- playing jobs ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Job:
-    """One episode to play: task `task` (an index), its `episode`-th repetition, and the seed
-    of both the env and the policy's RNG."""
-
-    task: int
-    episode: int
-    seed: int
-
-
-@dataclass(frozen=True)
-class StepInfo:
-    """What `run_jobs` reports per env step to `on_step` (right after the policy acted, so a
-    policy's `last_*` attributes hold this step's outputs at row `slot`)."""
-
-    job: int
-    slot: int
-    trial: int
-    t_in_trial: int
-    first: bool
-    observation: dict[str, np.ndarray]
-    action: int
-
-
-def job_seed(seed: int, task: int, episode: int) -> int:
-    """The seed of one (task, episode): a hash of all three, so jobs get unrelated streams."""
-    return int(np.random.SeedSequence([seed, task, episode]).generate_state(1)[0])
-
-
-def run_jobs(tasks: Sequence[Task], jobs: Sequence[Job], policy: Policy, *, image_size: int,
-             batch_size: int = 8, on_step: Callable[[StepInfo], None] | None = None,
-             ) -> list[list[float]]:
-    """Plays every job with `policy`; returns each job's returns per trial.
-
-    Up to `batch_size` envs run in lockstep; a policy with `act_batch` (the agent) gets one
-    call per step for all of them, any other `Policy` one `act` per env. An env whose episode
-    ends takes the next job (new task, reseeded RNGs, `first=True` so the policy clears its
-    state); an env with no job left idles and its policy outputs are ignored.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size: {batch_size!r} must be >= 1")
-    out: list[list[float]] = [[] for _ in jobs]
-    if not jobs:
-        return out
-    slots = min(batch_size, len(jobs))
-    batched = callable(getattr(policy, "act_batch", None))
-    envs: list[WorldEnv] = []
-    try:
-        for i in range(slots):
-            envs.append(WorldEnv(tasks[jobs[i].task], seed=jobs[i].seed, image_size=image_size))
-        slot_job = list(range(slots))
-        next_job = slots
-        rngs = [np.random.default_rng(jobs[j].seed) for j in slot_job]
-        obs = [env.reset().observation for env in envs]
-        first = np.ones(slots, dtype=bool)
-        active = np.ones(slots, dtype=bool)
-        state: Any = policy.initial_state(slots) if batched else \
-            [policy.initial_state(1) for _ in range(slots)]
-        while active.any():
-            if batched:
-                acts, state = policy.act_batch(obs, state, first, rngs)  # type: ignore[attr-defined]
-                actions = [int(a) for a in acts]
-            else:
-                actions = [0] * slots
-                for i in np.flatnonzero(active):
-                    actions[i], state[i] = policy.act(obs[i], state[i], bool(first[i]), rngs[i])
-            for i in np.flatnonzero(active):
-                env = envs[i]
-                if on_step is not None:
-                    on_step(StepInfo(slot_job[i], int(i), env.trial, env.t_in_trial,
-                                     bool(first[i]), obs[i], actions[i]))
-                first[i] = False
-                ts = env.step(actions[i])
-                if not ts.last():
-                    obs[i] = ts.observation
-                    continue
-                out[slot_job[i]] = [float(r) for r in env.trial_returns]
-                if next_job == len(jobs):
-                    active[i] = False
-                    continue
-                job = jobs[next_job]
-                slot_job[i], next_job = next_job, next_job + 1
-                env.set_task(tasks[job.task])
-                env.rng = np.random.default_rng(job.seed)  # as WorldEnv(seed=job.seed) would be
-                obs[i] = env.reset().observation
-                rngs[i] = np.random.default_rng(job.seed)
-                first[i] = True
-                if not batched:
-                    state[i] = policy.initial_state(1)
-    finally:
-        for env in envs:
-            env.close()
-    return out
 
 
 # ---- results ---------------------------------------------------------------------------------
@@ -464,6 +297,5 @@ def plot_summary(summary: Summary, path: str | Path, size: tuple[int, int] = (64
     img.save(path)
 
 
-__all__ = ["AgentPolicy", "EvalResults", "Job", "StepInfo", "Summary", "aggregate",
-           "evaluate_policies", "job_seed", "plot_summary", "reset_memory_rows", "results_dict",
-           "run_jobs", "write_results"]
+__all__ = ["EvalResults", "Summary", "aggregate", "evaluate_policies", "paired_difference",
+           "plot_summary", "results_dict", "write_results"]

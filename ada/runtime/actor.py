@@ -11,9 +11,10 @@ attaches them to the episode's statistics when it ends (PLR scores tasks by them
 `grad_allowed(task_id)` callback, writes a learn mask that is 0 on a curriculum's
 evaluation-only episodes (decided once per episode, at its first step).
 
-Actions are sampled by Gumbel-max from a numpy Generator, so an actor's whole state (env state
-included, where the env supports it) round-trips through `state_dict` and a resumed run repeats
-the same actions.
+It acts through the one acting path (`ada.acting.Rollout` with an `AgentPolicy`); actions are
+sampled by Gumbel-max from one numpy Generator, so an actor's whole state (env state included,
+where the env supports it) round-trips through `state_dict` and a resumed run repeats the same
+actions.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ada.acting import Rollout
+from ada.agent_policy import AgentPolicy
 from ada.runtime.trajectory import Trajectory, memory_to_numpy
 from ada.runtime.weights import WeightSource
 from agents.agent import Agent
@@ -46,9 +49,7 @@ class Actor:
         self.actor_id = actor_id
         self.rng = np.random.default_rng(seed)
         self.version = -1
-        self.obs: dict[str, np.ndarray] | None = None
-        self.first = np.ones(env.num_envs, dtype=bool)
-        self.memory: Memory = agent.initial_memory(env.num_envs, device="cpu")
+        self.rollout = Rollout(env, AgentPolicy(self.agent), self.rng)
         self.frames = 0
         self.timing = {"env_s": 0.0, "inference_s": 0.0}
         self.grad_allowed = grad_allowed
@@ -58,22 +59,17 @@ class Actor:
         self._ep_rewards = np.zeros((env.num_envs, 64), np.float32)
         self._ep_len = np.zeros(env.num_envs, np.int64)
 
+    @property
+    def memory(self) -> Memory:
+        """The memory cache of every env (the rollout's policy state)."""
+        return self.rollout.state
+
     def sync_weights(self) -> None:
         """Load the newest published weights if they are newer than ours."""
         if self.weights.version() > self.version or self.version < 0:
             version, state = self.weights.latest()
             self.agent.load_state_dict(state)
             self.version = version
-
-    @torch.inference_mode()
-    def act(self, obs: dict[str, np.ndarray],
-            first: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One batched policy step: (actions (B,), logits (B, A), values (B,)); advances the
-        memory."""
-        logits, values, self.memory = self.agent.step(obs, self.memory, torch.as_tensor(first))
-        logits_np = logits.float().numpy()
-        gumbel = -np.log(-np.log(self.rng.random(logits_np.shape) + 1e-20) + 1e-20)
-        return np.argmax(logits_np + gumbel, axis=-1), logits_np, values.float().numpy()
 
     def _episode_starts(self, first: np.ndarray) -> None:
         """Per-episode bookkeeping at the first step of new episodes."""
@@ -97,13 +93,14 @@ class Actor:
 
     def unroll(self) -> Trajectory:
         self.sync_weights()
-        if self.obs is None:
-            self.obs = self.env.reset()
-            self.first = np.ones(self.env.num_envs, dtype=bool)
+        ro = self.rollout
+        if ro.obs is None:
+            ro.obs = self.env.reset()
+            ro.first = np.ones(self.env.num_envs, dtype=bool)
         T, B = self.unroll_length, self.env.num_envs
-        hidden0, valid0 = memory_to_numpy(self.memory)
-        obs_steps = [self.obs]
-        firsts = [self.first]
+        hidden0, valid0 = memory_to_numpy(ro.state)
+        obs_steps = [ro.obs]
+        firsts = [ro.first]
         actions = np.zeros((T, B), np.int64)
         rewards = np.zeros((T, B), np.float32)
         discounts = np.zeros((T, B), np.float32)
@@ -111,20 +108,20 @@ class Actor:
         logits_all: list[np.ndarray] = []
         episodes: list[EpisodeRecord] = []
         for t in range(T):
-            self._episode_starts(self.first)
+            self._episode_starts(ro.first)
             learn[t] = self._learn
             t0 = time.perf_counter()
-            actions[t], logits, values = self.act(self.obs, self.first)
-            t1 = time.perf_counter()
-            out = self.env.step(actions[t])
-            self.timing["inference_s"] += t1 - t0
-            self.timing["env_s"] += time.perf_counter() - t1
-            logits_all.append(logits)
+            tr = ro.step()
+            self.timing["inference_s"] += tr.decision_s
+            self.timing["env_s"] += time.perf_counter() - t0 - tr.decision_s
+            out, decision = tr.out, tr.decision
+            assert decision.logits is not None and decision.values is not None
+            actions[t] = decision.actions
+            logits_all.append(decision.logits)
             rewards[t], discounts[t] = out.reward, out.discount
-            self._record(values, rewards[t])
-            self.obs, self.first = out.obs, np.asarray(out.first, dtype=bool)
-            obs_steps.append(self.obs)
-            firsts.append(self.first)
+            self._record(decision.values, rewards[t])
+            obs_steps.append(ro.obs)
+            firsts.append(ro.first)
             for ep in out.episodes:
                 n = int(self._ep_len[ep.env])
                 episodes.append(ep.with_actor(
@@ -138,32 +135,33 @@ class Actor:
             memory_hidden=hidden0, memory_valid=valid0, policy_version=self.version,
             episodes=episodes, actor_id=self.actor_id,
             learn_mask=None if self.grad_allowed is None else learn)
-
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly (the env only if it can save itself)."""
+        ro = self.rollout
         env_state = self.env.state_dict() if hasattr(self.env, "state_dict") else None
-        return {"obs": copy.deepcopy(self.obs), "first": self.first.copy(),
-                "memory": memory_to_numpy(self.memory), "rng": self.rng.bit_generator.state,
+        return {"obs": copy.deepcopy(ro.obs), "first": ro.first.copy(),
+                "memory": memory_to_numpy(ro.state), "rng": self.rng.bit_generator.state,
                 "frames": self.frames, "env": env_state, "learn": self._learn.copy(),
                 "ep_values": self._ep_values.copy(), "ep_rewards": self._ep_rewards.copy(),
                 "ep_len": self._ep_len.copy()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore; an env without `load_state_dict` restarts its episodes instead (inexact)."""
+        ro = self.rollout
         if state.get("env") is not None and hasattr(self.env, "load_state_dict"):
             self.env.load_state_dict(state["env"])
-            self.obs = copy.deepcopy(state["obs"])
-            self.first = np.asarray(state["first"], dtype=bool).copy()
+            ro.obs = copy.deepcopy(state["obs"])
+            ro.first = np.asarray(state["first"], dtype=bool).copy()
             hidden, valid = state["memory"]
-            self.memory = Memory(torch.as_tensor(hidden).clone(), torch.as_tensor(valid).clone())
+            ro.state = Memory(torch.as_tensor(hidden).clone(), torch.as_tensor(valid).clone())
             if "learn" in state:
                 self._learn = np.asarray(state["learn"], np.float32).copy()
                 self._ep_values = np.asarray(state["ep_values"], np.float32).copy()
                 self._ep_rewards = np.asarray(state["ep_rewards"], np.float32).copy()
                 self._ep_len = np.asarray(state["ep_len"], np.int64).copy()
         else:
-            self.obs = None
-            self.memory = self.agent.initial_memory(self.env.num_envs, device="cpu")
+            ro.obs = None
+            ro.state = self.agent.initial_memory(self.env.num_envs, device="cpu")
         self.rng.bit_generator.state = state["rng"]
         self.frames = int(state["frames"])
 

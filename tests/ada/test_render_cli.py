@@ -97,7 +97,7 @@ def test_with_episode_keeps_the_other_episode_rules(make_task):
     trained with sticky grabs is evaluated with sticky grabs."""
     import dataclasses
 
-    from ada.render import with_episode
+    from worlds.task import with_episode
 
     task = make_task(trials=2, trial_steps=5)
     sticky = dataclasses.replace(task, episode=dataclasses.replace(

@@ -13,20 +13,17 @@ import pytest
 import torch
 from PIL import Image
 
+from ada.agent_policy import AgentPolicy
+from ada.eval.jobs import Job, StepInfo, job_seed, run_jobs
 from ada.eval.trials import (
-    AgentPolicy,
     EvalResults,
-    Job,
-    StepInfo,
     aggregate,
     evaluate_policies,
-    job_seed,
     paired_difference,
-    run_jobs,
     write_results,
 )
 from ada.policies import NoopPolicy, RandomPolicy
-from ada.render import render_episode, with_episode
+from ada.render import render_episode
 from agents.agent import Agent, agent_config
 from worlds.avatar import NOOP, NUM_ACTIONS
 from worlds.env import WorldEnv
@@ -41,6 +38,7 @@ from worlds.task import (
     Task,
     Terrain,
     World,
+    with_episode,
 )
 
 torch.set_num_threads(1)
