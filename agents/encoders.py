@@ -13,8 +13,9 @@ code. `ObservationEncoder` therefore looks only at each key's spec (dtype and sh
 The per-key features are concatenated and projected to `width`. Keys are processed in sorted
 order so the parameter layout does not depend on dict ordering.
 
-The agents package must not import `worlds` (see DESIGN.md), so the token constants below are
-duplicated from worlds/tokens.py; a test checks they agree.
+The agents package is a bottom layer beside `worlds` and must not import it (a network should
+not depend on one env; `tools/import_graph.py` prints the layers), so the token constants below
+are duplicated from worlds/tokens.py; a test checks they agree.
 """
 
 from __future__ import annotations

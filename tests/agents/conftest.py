@@ -13,7 +13,7 @@ NUM_ACTIONS = 7
 
 
 def world_spec(image: tuple[int, int] = (64, 64)) -> dict[str, specs.Array]:
-    """The 3D world's observation spec (see DESIGN.md, worlds/tokens.py)."""
+    """The 3D world's observation spec (worlds/env.py, worlds/tokens.py)."""
     return {
         "rgb": specs.Array((*image, 3), np.uint8, "rgb"),
         "goal": specs.Array((36,), np.int32, "goal"),
