@@ -4,10 +4,11 @@ A `.jsonl` line is a canonical Task dict (what `tools/make_benchmark.py` writes)
 holding one under "task" (so evaluation outputs and human-play logs, which carry a name or scores
 beside the task, can be fed back in). A `.json` file holds one Task dict.
 
-Task files are edited by hand, so every way a file can be bad ends in one `TaskValidationError`
-line that names the file (and, for JSONL, the line): unreadable files, bytes that are not UTF-8,
-broken JSON, numbers too long to parse, nesting too deep to parse, and invalid tasks. The CLIs
-turn that error into exit status 2 and print the line, with no traceback.
+Task files are edited by hand, so every way a file can be bad ends in one
+`ada.validation.ConfigError` line that names the file (and, for JSONL, the line): unreadable
+files, bytes that are not UTF-8, broken JSON, numbers too long to parse, nesting too deep to
+parse, and invalid tasks. The CLIs turn that error into exit status 2 and print the line, with
+no traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from worlds.task import Task, TaskValidationError, parse_task_json
+from ada.validation import ConfigError
+from worlds.task import Task, parse_task_json
 
 
 def _read_text(path: Path) -> str:
@@ -26,16 +28,14 @@ def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise TaskValidationError(f"{path}: cannot read the task file ({e.strerror or e})"
-                                  ) from None
+        raise ConfigError(f"{path}: cannot read the task file ({e.strerror or e})") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise TaskValidationError(f"{path}:{line}: not valid UTF-8 (byte 0x{data[e.start]:02x} "
-                                  f"at column {column}); task files must be UTF-8 text"
-                                  ) from None
+        raise ConfigError(f"{path}:{line}: not valid UTF-8 (byte 0x{data[e.start]:02x} at "
+                          f"column {column}); task files must be UTF-8 text") from None
     return text.removeprefix("\ufeff")
 
 
@@ -57,8 +57,8 @@ def task_from_json_file(path: str | Path) -> Task:
     d = parse_task_json(_read_text(path), str(path))  # these errors already name the file
     try:
         return Task.from_dict(d)
-    except TaskValidationError as e:
-        raise TaskValidationError(f"{path}: {e}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
 
 
 def task_from_record(record: Any, where: str) -> Task:
@@ -67,8 +67,8 @@ def task_from_record(record: Any, where: str) -> Task:
         record = record["task"]
     try:
         return Task.from_dict(record)
-    except TaskValidationError as e:
-        raise TaskValidationError(f"{where}: {e}") from None
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def record_name(record: Any) -> str | None:

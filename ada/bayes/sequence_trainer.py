@@ -68,6 +68,7 @@ from ada.bayes.sequence import (
     sample_sequences,
     window_predictor,
 )
+from ada.validation import ConfigError, choice, fail, integer, known_fields, number
 from agents.agent import Agent, AgentConfig, agent_config, count_parameters
 
 __all__ = [
@@ -136,57 +137,35 @@ class SequenceCheckConfig:
     bar: float | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind: {self.kind!r} is not one of {list(KINDS)}")
+        choice("kind", self.kind, KINDS)
         for name, lo in (("length", 1), ("segment", 1), ("batch_size", 1), ("max_updates", 0),
-                         ("warmup", 0), ("eval_sequences", 1), ("eval_batch", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name}: {value!r} is not allowed; allowed are integers >= {lo}")
-        for name in ("seed", "eval_seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: {value!r} is not allowed; allowed are integers >= 0")
+                         ("warmup", 0), ("eval_sequences", 1), ("eval_batch", 1), ("seed", 0),
+                         ("eval_seed", 0)):
+            integer(name, getattr(self, name), lo=lo)
         if self.length % self.segment:
-            raise ValueError(f"length: {self.length} is not a multiple of segment={self.segment}; "
-                             "allowed are multiples of segment")
-        if not _is_number(self.hazard) or not 0.0 < self.hazard < 1.0:
-            raise ValueError(f"hazard: {self.hazard!r} is not allowed; allowed is 0 < hazard < 1")
-        if not _is_number(self.lr) or not self.lr > 0:
-            raise ValueError(f"lr: {self.lr!r} is not allowed; allowed is a number > 0")
-        if not _is_number(self.lr_final) or not 0.0 <= self.lr_final <= 1.0:
-            raise ValueError(f"lr_final: {self.lr_final!r} is not allowed; allowed is 0 <= "
-                             "lr_final <= 1 (a fraction of lr)")
-        if not _is_number(self.grad_clip) or self.grad_clip < 0:
-            raise ValueError(f"grad_clip: {self.grad_clip!r} is not allowed; allowed is >= 0 "
-                             "(0 = no clipping)")
-        if not _is_number(self.train_seconds) or self.train_seconds < 0:
-            raise ValueError(f"train_seconds: {self.train_seconds!r} is not allowed; allowed is "
-                             ">= 0 (0 = no time budget)")
+            raise ConfigError(f"length: {self.length} is not a multiple of "
+                              f"segment={self.segment}; allowed are multiples of segment")
+        number("hazard", self.hazard, 0.0, 1.0, lo_open=True, hi_open=True)
+        number("lr", self.lr, lo=0.0, lo_open=True)
+        number("lr_final", self.lr_final, 0.0, 1.0)  # a fraction of lr
+        number("grad_clip", self.grad_clip, lo=0.0)  # 0 = no clipping
+        number("train_seconds", self.train_seconds, lo=0.0)  # 0 = no time budget
         if self.max_updates == 0 and self.train_seconds == 0:
-            raise ValueError("max_updates: 0 together with train_seconds: 0 leaves training "
-                             "unbounded; allowed is max_updates >= 1 or train_seconds > 0")
-        if self.update not in UPDATE_MODES:
-            raise ValueError(f"update: {self.update!r} is not one of {list(UPDATE_MODES)}")
+            raise ConfigError("max_updates: 0 together with train_seconds: 0 leaves training "
+                              "unbounded; allowed is max_updates >= 1 or train_seconds > 0")
+        choice("update", self.update, UPDATE_MODES)
         if isinstance(self.agent, Mapping):
-            known = {f.name for f in dataclasses.fields(AgentConfig)}
-            unknown = sorted(set(self.agent) - known)
-            if unknown:
-                raise ValueError(f"agent: unknown AgentConfig fields {unknown}; allowed are "
-                                 f"{sorted(known)}")
+            known_fields("agent", self.agent, [f.name for f in dataclasses.fields(AgentConfig)])
             object.__setattr__(self, "agent", agent_config("small", **dict(self.agent)))
         elif not isinstance(self.agent, AgentConfig):
-            raise ValueError(f"agent: {self.agent!r} is not allowed; allowed is an AgentConfig or "
-                             "a mapping of AgentConfig overrides")
+            fail("agent", self.agent, "AgentConfigs or mappings of AgentConfig overrides")
         metric, bar = DEFAULT_BARS[self.kind]
         if self.metric is None:
             object.__setattr__(self, "metric", metric)
         if self.bar is None:
             object.__setattr__(self, "bar", bar)
-        if self.metric not in METRICS:
-            raise ValueError(f"metric: {self.metric!r} is not one of {list(METRICS)}")
-        if not _is_number(self.bar):
-            raise ValueError(f"bar: {self.bar!r} is not allowed; allowed is a finite number")
+        choice("metric", self.metric, METRICS)
+        number("bar", self.bar)
 
     @property
     def agent_config(self) -> AgentConfig:
@@ -205,11 +184,6 @@ class SequenceCheckConfig:
         out = dataclasses.asdict(self)
         out["agent"] = dataclasses.asdict(self.agent_config)
         return out
-
-
-def _is_number(value: Any) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value))
 
 
 # Full-strength checks, measured with tools/run_sequence_checks.py on a 2-core CPU, one
