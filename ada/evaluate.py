@@ -24,7 +24,6 @@ value exits with status 2 and one line naming the field and the allowed values.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -38,8 +37,19 @@ from omegaconf import DictConfig, OmegaConf
 
 from ada.paths import config_dir
 from ada.policies import POLICY_NAMES
-from worlds.task import MAX_TRIALS, Task, TaskValidationError
-from worlds.task_files import jsonl_records, record_name, task_from_record
+from ada.validation import (
+    ConfigError,
+    boolean,
+    choice,
+    fail,
+    integer,
+    known_fields,
+    number,
+    optional_integer,
+    text,
+)
+from worlds.task import MAX_TRIALS, Task
+from worlds.task_files import named_tasks
 
 if TYPE_CHECKING:  # the library imports torch; the CLI loads it only after validation
     from ada.eval.trials import EvalResults, Summary
@@ -51,8 +61,8 @@ TOP_FIELDS = ("checkpoint", "tasks", "n_tasks", "trials", "trial_steps", "episod
               "baselines", "greedy", "batch_size", "videos", "overview_size", "fps", "out")
 
 
-class EvalConfigError(ValueError):
-    """The evaluation config is wrong; the message names the field and the allowed values."""
+# The evaluation's name for the one bad-input error: the same class, not a subclass, kept so
+# that the checkpoint and task loading below, and callers, may raise and catch it by this name.
 
 
 # ---- config ----------------------------------------------------------------------------------
@@ -74,78 +84,41 @@ class EvalConfig:
     out: str | None = None
 
 
-def _fail(field: str, message: str) -> None:
-    raise EvalConfigError(f"{field}: {message}")
-
-
-def _int(field: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
-            hi is not None and value > hi):
-        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        _fail(field, f"{value!r} is not allowed; allowed are integers {rng}")
-    return int(value)
-
-
-def _opt_int(field: str, value: Any, lo: int, hi: int | None = None) -> int | None:
-    """Like `_int`, but null (keep the default behaviour) is allowed too."""
-    if value is None:
-        return None
-    try:
-        return _int(field, value, lo, hi)
-    except EvalConfigError as e:
-        raise EvalConfigError(f"{e} or null") from None
-
-
 def validate_config(d: Mapping[str, Any]) -> EvalConfig:
-    """Checks every field of the (resolved, plain-dict) config; raises EvalConfigError."""
+    """Checks every field of the (resolved, plain-dict) config; raises ConfigError."""
     d = {k: v for k, v in d.items() if k != "hydra"}
-    extra = sorted(set(d) - set(TOP_FIELDS))
-    if extra:
-        _fail("config", f"unknown field(s) {extra}; allowed fields are {list(TOP_FIELDS)}")
+    known_fields("config", d, TOP_FIELDS)
     checkpoint = d.get("checkpoint")
     if checkpoint in (None, "???", "") or not isinstance(checkpoint, str):
-        _fail("checkpoint", f"{checkpoint!r} is not allowed; pass checkpoint=<a ckpt_*.pt file "
-              "or a training run directory>")
+        fail("checkpoint", checkpoint, "the path of a ckpt_*.pt file or of a training run "
+             "directory (pass checkpoint=<path>)")
     tasks = d.get("tasks", "heldout")
     if not isinstance(tasks, str) or (tasks not in TASK_SOURCES
                                       and not tasks.lower().endswith(".jsonl")):
-        _fail("tasks", f"{tasks!r} is not allowed; allowed are {list(TASK_SOURCES)} or the "
-              "path of a .jsonl file of tasks")
+        fail("tasks", tasks, f"{list(TASK_SOURCES)} or the path of a .jsonl file of tasks")
     baselines = d.get("baselines", ["random", "noop"])
     if isinstance(baselines, str) or not isinstance(baselines, (list, tuple)):
-        _fail("baselines", f"{baselines!r} is not a list; allowed entries are "
-              f"{list(POLICY_NAMES)}")
+        fail("baselines", baselines, f"lists of policies from {list(POLICY_NAMES)}")
     for b in baselines:
-        if b not in POLICY_NAMES:
-            _fail("baselines", f"{b!r} is not allowed; allowed entries are {list(POLICY_NAMES)}")
+        choice("baselines", b, POLICY_NAMES)
     if len(set(baselines)) != len(baselines):
-        _fail("baselines", f"{list(baselines)} names a policy twice")
-    greedy = d.get("greedy", False)
-    if not isinstance(greedy, bool):
-        _fail("greedy", f"{greedy!r} is not allowed; allowed are true or false")
-    fps = d.get("fps", 10)
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (
-            math.isfinite(fps) and 0 < fps <= 240):
-        _fail("fps", f"{fps!r} is not allowed; allowed are numbers in (0, 240]")
+        raise ConfigError(f"baselines: {list(baselines)} names a policy twice")
     out = d.get("out")
-    if out is not None and (not isinstance(out, str) or not out):
-        _fail("out", f"{out!r} is not allowed; allowed are null or a directory path")
-    assert isinstance(checkpoint, str)
     return EvalConfig(
         checkpoint=checkpoint,
         tasks=tasks,
-        n_tasks=_opt_int("n_tasks", d.get("n_tasks"), 1),
-        trials=_int("trials", d.get("trials", 3), 1, MAX_TRIALS),
-        trial_steps=_opt_int("trial_steps", d.get("trial_steps"), 1, 100_000),
-        episodes=_int("episodes", d.get("episodes", 1), 1, 1000),
-        seed=_int("seed", d.get("seed", 0), 0),
+        n_tasks=optional_integer("n_tasks", d.get("n_tasks"), 1),
+        trials=integer("trials", d.get("trials", 3), 1, MAX_TRIALS),
+        trial_steps=optional_integer("trial_steps", d.get("trial_steps"), 1, 100_000),
+        episodes=integer("episodes", d.get("episodes", 1), 1, 1000),
+        seed=integer("seed", d.get("seed", 0), 0),
         baselines=tuple(baselines),
-        greedy=greedy,
-        batch_size=_int("batch_size", d.get("batch_size", 8), 1, 1024),
-        videos=_int("videos", d.get("videos", 1), 0),
-        overview_size=_int("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
-        fps=float(fps),
-        out=out,
+        greedy=boolean("greedy", d.get("greedy", False)),
+        batch_size=integer("batch_size", d.get("batch_size", 8), 1, 1024),
+        videos=integer("videos", d.get("videos", 1), 0),
+        overview_size=integer("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
+        fps=number("fps", d.get("fps", 10), 0.0, 240.0, lo_open=True),
+        out=text("out", out, optional=True),
     )
 
 
@@ -163,33 +136,9 @@ def resolve_checkpoint(path: str | Path) -> Path:
             found = latest_checkpoint(d)
             if found is not None:
                 return found
-        raise EvalConfigError(f"checkpoint: no checkpoint in directory {str(p)!r} (nor in its "
+        raise ConfigError(f"checkpoint: no checkpoint in directory {str(p)!r} (nor in its "
                               "checkpoints/); pass a ckpt_*.pt file")
-    raise EvalConfigError(f"checkpoint: {str(p)!r} does not exist")
-
-
-def _jsonl_tasks(path: Path) -> dict[str, Task]:
-    """Tasks of a JSONL file, named by a record's "name" (else the task id); errors name the
-    file and line."""
-    out: list[tuple[str, Task]] = []
-    for lineno, record in jsonl_records(path):
-        task = task_from_record(record, f"{path}:{lineno}")
-        out.append((record_name(record) or task.task_id, task))
-    if not out:
-        raise EvalConfigError(f"tasks: {str(path)!r} holds no tasks")
-    return _unique_names(out)
-
-
-def _unique_names(pairs: list[tuple[str, Task]]) -> dict[str, Task]:
-    """Keeps every task even when names repeat (a JSONL may list one task twice)."""
-    named: dict[str, Task] = {}
-    for name, task in pairs:
-        key, i = name, 1
-        while key in named:
-            i += 1
-            key = f"{name}#{i}"
-        named[key] = task
-    return named
+    raise ConfigError(f"checkpoint: {str(p)!r} does not exist")
 
 
 def select_tasks(source: str, env_cfg: Any, n_tasks: int | None, seed: int,
@@ -207,7 +156,7 @@ def select_tasks(source: str, env_cfg: Any, n_tasks: int | None, seed: int,
             gen = TaskGenerator(load_family(env_cfg.family), split=split.with_role("test"))
             tasks = gen.generate(seed, n)
         except (FamilyError, GenerationError) as e:
-            raise EvalConfigError(f"tasks: cannot draw {n} held-out tasks of family "
+            raise ConfigError(f"tasks: cannot draw {n} held-out tasks of family "
                                   f"{env_cfg.family!r} with heldout_fraction="
                                   f"{env_cfg.heldout_fraction} ({e}); use tasks=probes or a "
                                   ".jsonl file") from None
@@ -217,13 +166,13 @@ def select_tasks(source: str, env_cfg: Any, n_tasks: int | None, seed: int,
 
         names = probe_names()[:n_tasks]
         if not names:
-            raise EvalConfigError("tasks: there are no probe tasks (worlds/probes/ is empty)")
+            raise ConfigError("tasks: there are no probe tasks (worlds/probes/ is empty)")
         return {name: load_probe(name) for name in names}
     path = Path(resolve_path(source))
     if not path.is_file():
-        raise EvalConfigError(f"tasks: {str(path)!r} does not exist; allowed are "
+        raise ConfigError(f"tasks: {str(path)!r} does not exist; allowed are "
                               f"{list(TASK_SOURCES)} or the path of a .jsonl file of tasks")
-    tasks = _jsonl_tasks(path)
+    tasks = named_tasks(path)
     return dict(list(tasks.items())[:n_tasks])
 
 
@@ -264,10 +213,10 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
     try:
         agent, train_cfg = load_agent(ckpt)
     except ConfigError as e:
-        raise EvalConfigError(f"checkpoint: the config saved in {str(ckpt)!r} is not valid "
+        raise ConfigError(f"checkpoint: the config saved in {str(ckpt)!r} is not valid "
                               f"for this code ({e})") from None
     if not isinstance(train_cfg.env, WorldEnvConfig):
-        raise EvalConfigError(f"checkpoint: {str(ckpt)!r} was trained with env.kind="
+        raise ConfigError(f"checkpoint: {str(ckpt)!r} was trained with env.kind="
                               f"{train_cfg.env.kind!r}; ada.evaluate evaluates 3D-world agents "
                               "(env.kind='world'); for bandits see ada.eval.bandit")
     torch.set_num_threads(train_cfg.runtime.torch_threads)
@@ -362,14 +311,14 @@ def main(cfg: DictConfig) -> None:
     and checkpoint errors exit with status 2 and one line naming the field."""
     try:
         ec = validate_config(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
-    except EvalConfigError as e:  # before torch is imported: a typo fails in a second
+    except ConfigError as e:  # before torch is imported: a typo fails in a second
         print(f"ada.evaluate: error: {e}", file=sys.stderr)
         sys.exit(2)
     from ada.learning.checkpoint import CheckpointError
 
     try:
         result = run(ec, to_absolute_path)
-    except (EvalConfigError, TaskValidationError, CheckpointError) as e:
+    except (ConfigError, CheckpointError) as e:  # a task file's errors are ConfigErrors too
         print(f"ada.evaluate: error: {e}", file=sys.stderr)
         sys.exit(2)
     print(format_table(result.summary))

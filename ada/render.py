@@ -18,8 +18,6 @@ name and the allowed values instead of after minutes of rendering.
 
 from __future__ import annotations
 
-import importlib
-import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +34,15 @@ from ada.acting import Policy
 from ada.eval.jobs import Job, run_jobs
 from ada.paths import config_dir
 from ada.policies import POLICY_NAMES, make_policy
+from ada.validation import (
+    ConfigError,
+    fail,
+    integer,
+    known_fields,
+    number,
+    optional_integer,
+    text,
+)
 from ada.video import (
     Mp4Writer,
     StepStatus,
@@ -44,8 +51,8 @@ from ada.video import (
     panel_lines,
 )
 from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS
-from worlds.task import MAX_TRIALS, Task, TaskValidationError, with_episode
-from worlds.task_files import jsonl_records, task_from_json_file, task_from_record
+from worlds.task import MAX_TRIALS, Task, with_episode
+from worlds.task_files import find_task, sample_family_task, task_at
 
 MAX_VIEW_SIZE = 2048
 TASK_FIELDS = ("file", "index", "id", "tasks_file", "family", "seed")
@@ -53,8 +60,8 @@ TOP_FIELDS = ("task", "policy", "seed", "episodes", "image_size", "overview_size
               "trials", "trial_steps")
 
 
-class RenderConfigError(ValueError):
-    """The render config is wrong; the message names the field and the allowed values."""
+# The renderer's name for the one bad-input error: the same class, not a subclass, kept so
+# that task loading below, and callers, may raise and catch it by this name.
 
 
 # ---- config ----------------------------------------------------------------------------------
@@ -84,160 +91,60 @@ class RenderConfig:
     trial_steps: int | None = None
 
 
-def _fail(field: str, message: str) -> None:
-    raise RenderConfigError(f"{field}: {message}")
-
-
-def _int(field: str, value: Any, lo: int, hi: int | None = None) -> int:
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok or value < lo or (hi is not None and value > hi):
-        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        _fail(field, f"{value!r} is not an integer {rng}")
-    return int(value)
-
-
-def _str(field: str, value: Any, allow_none: bool = True) -> str | None:
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, str) or not value:
-        _fail(field, f"{value!r} is not a non-empty string")
-    return value
-
-
-def _fields(field: str, d: Any, allowed: tuple[str, ...]) -> Mapping[str, Any]:
-    if not isinstance(d, Mapping):
-        _fail(field, f"expected a mapping with fields {list(allowed)}, got {d!r}")
-    extra = sorted(set(d) - set(allowed))
-    if extra:
-        _fail(field, f"unknown field(s) {extra}; allowed fields are {list(allowed)}")
-    return d
-
-
 def validate_config(d: Mapping[str, Any]) -> RenderConfig:
-    """Checks every field of the (resolved, plain-dict) config; raises RenderConfigError."""
-    d = _fields("config", {k: v for k, v in d.items() if k != "hydra"}, TOP_FIELDS)
+    """Checks every field of the (resolved, plain-dict) config; raises ConfigError."""
+    d = {k: v for k, v in d.items() if k != "hydra"}
+    known_fields("config", d, TOP_FIELDS)
     policy = d.get("policy", "random")
-    if policy not in POLICY_NAMES:
-        _fail("policy", f"{policy!r} is not one of {list(POLICY_NAMES)}")
-    t = _fields("task", d.get("task", {}), TASK_FIELDS)
+    if policy not in POLICY_NAMES:  # worded as the CLI has always printed it
+        raise ConfigError(f"policy: {policy!r} is not one of {list(POLICY_NAMES)}")
+    t = d.get("task", {})
+    if not isinstance(t, Mapping):
+        fail("task", t, f"mappings with fields {list(TASK_FIELDS)}")
+    known_fields("task", t, TASK_FIELDS)
     task = TaskSelector(
-        file=_str("task.file", t.get("file")),
-        index=_int("task.index", t.get("index", 0), 0),
-        id=_str("task.id", t.get("id")),
-        tasks_file=_str("task.tasks_file", t.get("tasks_file")),
-        family=_str("task.family", t.get("family")),
-        seed=_int("task.seed", t.get("seed", 0), 0),
+        file=text("task.file", t.get("file"), optional=True),
+        index=integer("task.index", t.get("index", 0), 0),
+        id=text("task.id", t.get("id"), optional=True),
+        tasks_file=text("task.tasks_file", t.get("tasks_file"), optional=True),
+        family=text("task.family", t.get("family"), optional=True),
+        seed=integer("task.seed", t.get("seed", 0), 0),
     )
     chosen = [f"task.{k}" for k in ("file", "id", "family") if getattr(task, k) is not None]
     if len(chosen) != 1:
-        _fail("task", f"set exactly one of ['task.file', 'task.id', 'task.family'], got "
-              f"{chosen or 'none'}")
-    fps = d.get("fps", 10)
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not (
-            math.isfinite(fps) and 0 < fps <= 240):
-        _fail("fps", f"{fps!r} is not a number in (0, 240]")
-    out = _str("out", d.get("out", "videos/episode.mp4"), allow_none=False)
+        raise ConfigError("task: set exactly one of ['task.file', 'task.id', 'task.family'], "
+                          f"got {chosen or 'none'}")
+    fps = number("fps", d.get("fps", 10), 0.0, 240.0, lo_open=True)
+    out = text("out", d.get("out", "videos/episode.mp4"))
     assert out is not None
     if not out.lower().endswith(".mp4"):
-        _fail("out", f"{out!r} must end in '.mp4'")
-    trials, trial_steps = d.get("trials"), d.get("trial_steps")
+        fail("out", out, "paths ending in '.mp4'")
     return RenderConfig(
         task=task,
         policy=policy,
-        seed=_int("seed", d.get("seed", 0), 0),
-        episodes=_int("episodes", d.get("episodes", 1), 1, 1000),
-        image_size=_int("image_size", d.get("image_size", 64), 8, MAX_VIEW_SIZE),
-        overview_size=_int("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
-        fps=float(fps),
+        seed=integer("seed", d.get("seed", 0), 0),
+        episodes=integer("episodes", d.get("episodes", 1), 1, 1000),
+        image_size=integer("image_size", d.get("image_size", 64), 8, MAX_VIEW_SIZE),
+        overview_size=integer("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
+        fps=fps,
         out=out,
-        trials=None if trials is None else _int("trials", trials, 1, MAX_TRIALS),
-        trial_steps=None if trial_steps is None else _int("trial_steps", trial_steps, 1,
-                                                          100_000),
+        trials=optional_integer("trials", d.get("trials"), 1, MAX_TRIALS),
+        trial_steps=optional_integer("trial_steps", d.get("trial_steps"), 1, 100_000),
     )
 
 
 # ---- task loading ----------------------------------------------------------------------------
-def _probe_tasks() -> list[tuple[str, Task]] | None:
-    """(name, task) pairs of the probe suite, or None if worlds.probes is not available. A
-    probe can then be named by its task id or by its name (file stem)."""
-    try:
-        probes = importlib.import_module("worlds.probes")
-    except ImportError:
-        return None
-    names = getattr(probes, "probe_names", None)
-    load_one = getattr(probes, "load_probe", None)
-    if names is not None and load_one is not None:
-        return [(n, load_one(n)) for n in names()]
-    return [("", t) for t in probes.load_probes()]
-
-
-def _record_id(record: Any) -> str | None:
-    if isinstance(record, Mapping):
-        for key in ("task_id", "id"):
-            if isinstance(record.get(key), str):
-                return record[key]
-    return None
-
-
 def load_task(sel: TaskSelector, resolve_path: Callable[[str], str] = str) -> Task:
-    """The task `sel` names. `resolve_path` maps a config path to a real one (the CLI makes
-    paths relative to where it was started, not to Hydra's run directory)."""
+    """The task `sel` names (`worlds.task_files` does the loading). `resolve_path` maps a
+    config path to a real one (the CLI makes paths relative to where it was started, not to
+    Hydra's run directory)."""
     if sel.file is not None:
-        path = Path(resolve_path(sel.file))
-        if not path.is_file():
-            raise RenderConfigError(f"task.file: {str(path)!r} does not exist")
-        if path.suffix == ".jsonl":
-            records = jsonl_records(path)
-            if sel.index >= len(records):
-                raise RenderConfigError(f"task.index: {sel.index} is out of range; "
-                                        f"{path} holds {len(records)} tasks")
-            lineno, record = records[sel.index]
-            return task_from_record(record, f"{path}:{lineno}")
-        return task_from_json_file(path)
+        return task_at(resolve_path(sel.file), sel.index)
     if sel.id is not None:
-        probes = _probe_tasks()
-        for name, task in probes or ():
-            if sel.id in (task.task_id, name):
-                return task
-        if sel.tasks_file is None:
-            where = "among the probe tasks" if probes is not None else \
-                "(worlds.probes is not available)"
-            raise RenderConfigError(f"task.id: {sel.id!r} not found {where}; set "
-                                    "task.tasks_file to a JSONL of tasks to search")
-        path = Path(resolve_path(sel.tasks_file))
-        if not path.is_file():
-            raise RenderConfigError(f"task.tasks_file: {str(path)!r} does not exist")
-        for lineno, record in jsonl_records(path):
-            if _record_id(record) == sel.id:
-                return task_from_record(record, f"{path}:{lineno}")
-            task = task_from_record(record, f"{path}:{lineno}")
-            if task.task_id == sel.id:
-                return task
-        raise RenderConfigError(f"task.id: {sel.id!r} is neither a probe task nor in {path}")
+        files = None if sel.tasks_file is None else resolve_path(sel.tasks_file)
+        return find_task(sel.id, files)
     assert sel.family is not None
-    return _sample_family(sel.family, sel.seed)
-
-
-def _sample_family(name: str, seed: int) -> Task:
-    """One task of family `name`, sampled with `seed` (the generator is imported only here,
-    so the rest of the tool works while it is absent or broken)."""
-    try:
-        generator = importlib.import_module("worlds.generator")
-    except ImportError as e:
-        raise RenderConfigError(f"task.family: needs worlds.generator, which cannot be "
-                                f"imported ({e}); use task.file or task.id instead") from e
-    load_family = getattr(generator, "load_family", None)
-    if load_family is None:
-        from worlds.family import load_family
-    sampler = getattr(generator, "TaskGenerator", None)
-    if sampler is None:
-        raise RenderConfigError("task.family: worlds.generator has no TaskGenerator; use "
-                                "task.file or task.id instead")
-    try:
-        family = load_family(name)
-    except (ValueError, FileNotFoundError) as e:
-        raise RenderConfigError(f"task.family: {e}") from e
-    return sampler(family).sample(np.random.default_rng(seed))
+    return sample_family_task(sel.family, sel.seed)
 
 
 # ---- rendering -------------------------------------------------------------------------------
@@ -321,7 +228,7 @@ def main(cfg: DictConfig) -> None:
     try:
         rc = validate_config(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
         out, all_returns = run(rc, to_absolute_path)
-    except (RenderConfigError, TaskValidationError) as e:
+    except ConfigError as e:  # config, task selection and task file errors alike
         print(f"ada.render: error: {e}", file=sys.stderr)
         sys.exit(2)
     print(f"wrote {out}")

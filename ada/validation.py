@@ -11,12 +11,16 @@ The CLIs print that line and exit with status 2. This module imports nothing fro
 
 Each helper returns the checked value (converted where that is lossless: an int for a float
 option, a tuple for a list), so callers write `n = integer("runtime.num_actors", n, lo=1)`.
+Values are quoted with `show`, cut to one short line: a hand-edited file may hold a 400-digit
+number or a list nested thousands deep, and the error must still be one readable line.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -25,9 +29,23 @@ class ConfigError(ValueError):
     """A value is not allowed; the message names the dotted field and the allowed values."""
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 120, 60, 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 8
+_SHORT.maxlevel = 4
+
+
+def show(value: Any) -> str:
+    """`repr(value)` cut to one short line, for quoting what a file or config holds."""
+    try:
+        return _SHORT.repr(value)
+    except (ValueError, RecursionError):  # an int past Python's digit limit, a cyclic object
+        return f"<{type(value).__name__} too large to show>"
+
+
 def fail(field: str, value: Any, allowed: str) -> NoReturn:
     """Raise the one-line error: `field: value is not allowed; allowed are <allowed>`."""
-    raise ConfigError(f"{field}: {value!r} is not allowed; allowed are {allowed}")
+    raise ConfigError(f"{field}: {show(value)} is not allowed; allowed are {allowed}")
 
 
 def join(path: str, name: str) -> str:
@@ -36,22 +54,37 @@ def join(path: str, name: str) -> str:
 
 
 def is_integer(value: Any) -> bool:
-    """An int that is not a bool (YAML `true` must not pass as 1)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer that is not a bool (YAML `true` must not pass as 1). NumPy integers count:
+    arrays and random generators hand them out (numpy's bool is no `numbers.Integral`)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def is_number(value: Any) -> bool:
-    """An int or float that is not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number (int, float, NumPy scalar) that is not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def is_finite(value: Any) -> bool:
+    """A number a float can hold: NaN, inf and ints past float range (a 400-digit integer,
+    which `float()` would raise OverflowError on) are not."""
+    try:
+        return is_number(value) and math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def _num(x: float) -> str:
+    """A bound as written: ints in full (100000, not 1e+05), floats shortest (0.5, 1e-06)."""
+    return str(x) if isinstance(x, int) else f"{x:g}"
 
 
 def _bounds(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
     if lo is not None and hi is not None:
-        return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        return f"in {'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open else ']'}"
     if lo is not None:
-        return f"{'>' if lo_open else '>='} {lo:g}"
+        return f"{'>' if lo_open else '>='} {_num(lo)}"
     if hi is not None:
-        return f"{'<' if hi_open else '<='} {hi:g}"
+        return f"{'<' if hi_open else '<='} {_num(hi)}"
     return ""
 
 
@@ -81,9 +114,8 @@ def optional_integer(field: str, value: Any, lo: int | None = None,
 def number(field: str, value: Any, lo: float | None = None, hi: float | None = None, *,
            lo_open: bool = False, hi_open: bool = False) -> float:
     """A finite number in the given interval (open ends where asked); NaN and inf refused."""
-    if not is_number(value) or not math.isfinite(value) \
-            or not _inside(float(value), lo, hi, lo_open, hi_open):
-        fail(field, value, f"finite numbers {_bounds(lo, hi, lo_open, hi_open)}".rstrip())
+    if not is_finite(value) or not _inside(float(value), lo, hi, lo_open, hi_open):
+        fail(field, value, f"numbers {_bounds(lo, hi, lo_open, hi_open)}".rstrip())
     return float(value)
 
 
@@ -92,18 +124,16 @@ def optional_number(field: str, value: Any, lo: float | None = None,
     """None, or a finite number in [lo, hi]."""
     if value is None:
         return None
-    if not is_number(value) or not math.isfinite(value) \
-            or not _inside(float(value), lo, hi, False, False):
+    if not is_finite(value) or not _inside(float(value), lo, hi, False, False):
         fail(field, value, f"null or numbers {_bounds(lo, hi, False, False)}".rstrip())
     return float(value)
 
 
 def number_pair(field: str, value: Any, lo: float, hi: float) -> tuple[float, float]:
-    """[a, b] with lo <= a <= b <= hi (a range to sample from)."""
+    """A range [a, b] to sample from, with lo <= a <= b <= hi."""
     if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2 \
-            or not all(is_number(v) and math.isfinite(v) for v in value) \
-            or not lo <= value[0] <= value[1] <= hi:
-        fail(field, value, f"pairs [a, b] with {lo:g} <= a <= b <= {hi:g}")
+            or not all(is_finite(v) for v in value) or not lo <= value[0] <= value[1] <= hi:
+        fail(field, value, f"pairs [lo, hi] with {_num(lo)} <= lo <= hi <= {_num(hi)}")
     return float(value[0]), float(value[1])
 
 
@@ -111,7 +141,7 @@ def integer_pair(field: str, value: Any, lo: int, hi: int) -> tuple[int, int]:
     """[a, b] of integers with lo <= a <= b <= hi."""
     if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2 \
             or not all(is_integer(v) for v in value) or not lo <= value[0] <= value[1] <= hi:
-        fail(field, value, f"pairs [a, b] of integers with {lo} <= a <= b <= {hi}")
+        fail(field, value, f"pairs [lo, hi] of integers with {lo} <= lo <= hi <= {hi}")
     return int(value[0]), int(value[1])
 
 
@@ -170,5 +200,5 @@ def prefixed(path: str, err: Exception) -> ConfigError:
 
 
 __all__ = ["ConfigError", "boolean", "build", "choice", "fail", "integer", "integer_pair",
-           "is_integer", "is_number", "join", "known_fields", "number", "number_pair",
-           "optional_integer", "optional_number", "prefixed", "text"]
+           "is_finite", "is_integer", "is_number", "join", "known_fields", "number", "number_pair",
+           "optional_integer", "optional_number", "prefixed", "show", "text"]

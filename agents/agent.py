@@ -12,7 +12,6 @@ but never across trials, so what the agent learned in trial 1 is available in tr
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ import torch
 from dm_env import specs
 from torch import Tensor, nn
 
+from ada.validation import ConfigError, choice, fail, integer, is_integer, number
 from agents.encoders import DEFAULT_VOCAB_SIZE, ObservationEncoder
 from agents.gtrxl import GTrXL, Memory
 from agents.heads import PolicyHead, ValueHead
@@ -61,29 +61,25 @@ class AgentConfig:
         positive = ("width", "layers", "heads", "mlp_ratio", "image_dim", "token_dim",
                     "token_queries", "token_heads", "vector_hidden")
         for name in positive:
-            _check_int(name, getattr(self, name), 1)
-        _check_int("memory_length", self.memory_length, 0)
-        _check_int("head_hidden", self.head_hidden, 0)
-        _check_int("vocab_size", self.vocab_size, 2)
+            integer(name, getattr(self, name), lo=1)
+        integer("memory_length", self.memory_length, lo=0)
+        integer("head_hidden", self.head_hidden, lo=0)
+        integer("vocab_size", self.vocab_size, lo=2)
         if self.width % 2 or self.width % self.heads:
-            raise ValueError(f"width: {self.width} must be even and divisible by heads="
-                             f"{self.heads}; allowed are multiples of lcm(2, heads)")
+            raise ConfigError(f"width: {self.width} must be even and divisible by heads="
+                              f"{self.heads}; allowed are multiples of lcm(2, heads)")
         if self.token_dim % self.token_heads:
-            raise ValueError(f"token_dim: {self.token_dim} must be divisible by token_heads="
-                             f"{self.token_heads}")
-        if (isinstance(self.gate_bias, bool) or not isinstance(self.gate_bias, (int, float))
-                or not math.isfinite(self.gate_bias)):
-            raise ValueError(f"gate_bias: {self.gate_bias!r} is not a finite number "
-                             "(allowed: any finite float; > 0 starts the gates near identity)")
+            raise ConfigError(f"token_dim: {self.token_dim} must be divisible by token_heads="
+                              f"{self.token_heads}")
+        number("gate_bias", self.gate_bias)  # > 0 starts the gates near the identity
         channels = self.resnet_channels
         if isinstance(channels, list):  # Hydra/OmegaConf hands lists; keep the config hashable
             object.__setattr__(self, "resnet_channels", tuple(channels))
             channels = self.resnet_channels
         if (not isinstance(channels, tuple) or not channels
-                or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 1
-                           for c in channels)):
-            raise ValueError(f"resnet_channels: {channels!r} is not allowed; allowed is a "
-                             "non-empty tuple of positive ints, e.g. (16, 32, 32)")
+                or not all(is_integer(c) and c >= 1 for c in channels)):
+            fail("resnet_channels", channels, "non-empty tuples of positive integers, e.g. "
+                 "(16, 32, 32)")
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> AgentConfig:
@@ -91,16 +87,12 @@ class AgentConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown AgentConfig fields {unknown}; allowed are {sorted(known)}")
+            raise ConfigError(f"unknown AgentConfig fields {unknown}; allowed are "
+                              f"{sorted(known)}")
         return cls(**dict(values))
 
     def replace(self, **changes: Any) -> AgentConfig:
         return dataclasses.replace(self, **changes)
-
-
-def _check_int(name: str, value: Any, lo: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise ValueError(f"{name}: {value!r} is not allowed; allowed are integers >= {lo}")
 
 
 AGENT_SIZES: dict[str, AgentConfig] = {
@@ -108,7 +100,10 @@ AGENT_SIZES: dict[str, AgentConfig] = {
     "tiny": AgentConfig(width=32, layers=1, heads=2, memory_length=8, mlp_ratio=2,
                         resnet_channels=(8, 16), image_dim=64, token_dim=16, token_queries=2,
                         vector_hidden=32, head_hidden=0),
-    # Bandits, sequence tasks and single-machine runs of the 3D world.
+    # Bandit and lever meta-RL: the memory spans a whole 20-pull episode.
+    "bandit": AgentConfig(width=64, layers=2, heads=4, memory_length=20, vector_hidden=64,
+                          head_hidden=64),
+    # Sequence tasks and single-machine runs of the 3D world.
     "small": AgentConfig(width=128, layers=2, heads=4, memory_length=64),
     "medium": AgentConfig(width=256, layers=4, heads=8, memory_length=256, image_dim=256,
                           token_dim=64, vector_hidden=256, head_hidden=256),
@@ -120,8 +115,7 @@ AGENT_SIZES: dict[str, AgentConfig] = {
 
 def agent_config(size: str, **overrides: Any) -> AgentConfig:
     """A preset from AGENT_SIZES with fields overridden."""
-    if size not in AGENT_SIZES:
-        raise ValueError(f"size: {size!r} is not one of {sorted(AGENT_SIZES)}")
+    choice("size", size, sorted(AGENT_SIZES))
     return AGENT_SIZES[size].replace(**overrides)
 
 

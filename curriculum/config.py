@@ -15,26 +15,14 @@ full before replay starts; AdA's no-op filter thresholds are expressed on the no
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ada.validation import boolean, build, choice, integer, known_fields, number
 from curriculum.plr import PRIORITIZATIONS
 from curriculum.scoring import SCORERS
 
 KINDS = ("uniform", "noop", "plr", "noop_plr")
-
-
-def _unit(name: str, value: Any, open_low: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not (0.0 < value <= 1.0 if open_low else 0.0 <= value <= 1.0):
-        interval = "(0, 1]" if open_low else "[0, 1]"
-        raise ValueError(f"{name}: {value!r} is not allowed; allowed are numbers in {interval}")
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: {value!r} is not allowed; allowed are integers >= 1")
 
 
 @dataclass(frozen=True)
@@ -48,8 +36,8 @@ class NoopFilterConfig:
 
     def __post_init__(self) -> None:
         for name in ("noop_max_score", "min_margin", "agent_max_score"):
-            _unit(name, getattr(self, name))
-        _positive_int("max_candidates", self.max_candidates)
+            number(name, getattr(self, name), 0.0, 1.0)
+        integer("max_candidates", self.max_candidates, lo=1)
 
 
 @dataclass(frozen=True)
@@ -70,22 +58,13 @@ class PLRConfig:
     gae_lambda: float = 0.95
 
     def __post_init__(self) -> None:
-        if self.scorer not in SCORERS:
-            raise ValueError(f"scorer: {self.scorer!r} is not allowed; allowed are "
-                             f"{list(SCORERS)}")
-        if self.prioritization not in PRIORITIZATIONS:
-            raise ValueError(f"prioritization: {self.prioritization!r} is not allowed; allowed "
-                             f"are {list(PRIORITIZATIONS)}")
-        t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) \
-                or t <= 0:
-            raise ValueError(f"temperature: {t!r} is not allowed; allowed are numbers > 0")
+        choice("scorer", self.scorer, SCORERS)
+        choice("prioritization", self.prioritization, PRIORITIZATIONS)
+        number("temperature", self.temperature, lo=0.0, lo_open=True)
         for name in ("staleness_coef", "replay_prob", "min_fill", "gamma", "gae_lambda"):
-            _unit(name, getattr(self, name))
-        _positive_int("capacity", self.capacity)
-        if not isinstance(self.no_grad_new, bool):
-            raise ValueError(f"no_grad_new: {self.no_grad_new!r} is not allowed; allowed are "
-                             "true or false")
+            number(name, getattr(self, name), 0.0, 1.0)
+        integer("capacity", self.capacity, lo=1)
+        boolean("no_grad_new", self.no_grad_new)
 
 
 @dataclass(frozen=True)
@@ -98,28 +77,15 @@ class CurriculumConfig:
     noop: NoopFilterConfig = field(default_factory=NoopFilterConfig)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind: {self.kind!r} is not allowed; allowed are {list(KINDS)}")
+        choice("kind", self.kind, KINDS)
 
     @staticmethod
     def from_dict(values: dict[str, Any] | None) -> CurriculumConfig:
         """Nested dict -> config; unknown keys are errors naming `section.key`."""
         values = dict(values or {})
-        allowed = {f.name for f in dataclasses.fields(CurriculumConfig)}
-        unknown = sorted(set(values) - allowed)
-        if unknown:
-            raise ValueError(f"unknown field(s) {unknown}; allowed are {sorted(allowed)}")
-        parts: dict[str, Any] = {}
-        for name, cls in (("plr", PLRConfig), ("noop", NoopFilterConfig)):
-            sub = dict(values.pop(name, None) or {})
-            names = {f.name for f in dataclasses.fields(cls)}
-            bad = sorted(set(sub) - names)
-            if bad:
-                raise ValueError(f"{name}: unknown field(s) {bad}; allowed are {sorted(names)}")
-            try:
-                parts[name] = cls(**sub)
-            except ValueError as err:
-                raise ValueError(f"{name}.{err}") from None
+        known_fields("curriculum", values, [f.name for f in dataclasses.fields(CurriculumConfig)])
+        parts = {name: build(cls, values.pop(name, None), name)
+                 for name, cls in (("plr", PLRConfig), ("noop", NoopFilterConfig))}
         return CurriculumConfig(**values, **parts)
 
 

@@ -10,13 +10,23 @@ drift of the training distribution hours later.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ada.paths import config_dir
+from ada.validation import (
+    ConfigError,
+    boolean,
+    fail,
+    integer,
+    integer_pair,
+    number,
+    number_pair,
+    show,
+    text,
+)
 from worlds.task import (
     DYNAMICS_RANGES,
     EPISODE_FIELDS,
@@ -30,7 +40,6 @@ from worlds.task import (
     PREDICATES,
     SHAPES,
     EpisodeSpec,
-    TaskValidationError,
     integral,
 )
 
@@ -42,46 +51,27 @@ MAX_INITIAL_OBJECTS = len(SHAPES) * MAX_OBJECTS_PER_SHAPE
 MAX_JITTER = 0.2
 
 
-_INT_PAIRS = ("arena_tiles", "n_plateaus", "plateau_tiles", "n_walls", "n_extra_ramps",
-              "n_objects", "rule_depth", "n_distractor_rules", "goal_disjuncts", "goal_conjuncts")
-
-
-class ConfigError(ValueError):
-    """A family config is malformed; the message names the field and the allowed values."""
-
-
-def _fail(name: str, message: str) -> None:
-    raise ConfigError(f"FamilyConfig.{name}: {message}")
-
-
-def _int_pair(name: str, value: Any, lo: int, hi: int) -> None:
-    ok = (isinstance(value, tuple) and len(value) == 2
-          and all(isinstance(v, int) and not isinstance(v, bool) for v in value))
-    if not ok or not lo <= value[0] <= value[1] <= hi:
-        _fail(name, f"{value!r} is not allowed: need a pair [min, max] of integers with "
-              f"{lo} <= min <= max <= {hi}")
-
-
-def _float_pair(name: str, value: Any, lo: float, hi: float) -> None:
-    ok = (isinstance(value, tuple) and len(value) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                  and math.isfinite(v) for v in value))
-    if not ok or not lo <= value[0] <= value[1] <= hi:
-        _fail(name, f"{value!r} is not allowed: need a pair [min, max] of numbers with "
-              f"{lo} <= min <= max <= {hi}")
-
-
-def _number(name: str, value: Any, lo: float, hi: float) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not lo <= value <= hi:
-        _fail(name, f"{value!r} is not allowed: need a number in [{lo}, {hi}]")
+# [min, max] bounds of every range-of-integers knob
+_INT_PAIRS: dict[str, tuple[int, int]] = {
+    "arena_tiles": (MIN_ARENA_TILES, MAX_ARENA_TILES),
+    "n_plateaus": (0, 16),
+    "plateau_tiles": (1, MAX_ARENA_TILES),
+    "n_walls": (0, MAX_ARENA_TILES**2),
+    "n_extra_ramps": (0, 16),
+    "n_objects": (1, MAX_INITIAL_OBJECTS),
+    "rule_depth": (0, MAX_RULES),
+    "n_distractor_rules": (0, MAX_RULES),
+    "goal_disjuncts": (1, MAX_DISJUNCTS),
+    "goal_conjuncts": (1, MAX_CONJUNCTS),
+}
 
 
 def _predicates(name: str, value: Any, allow_empty: bool) -> None:
+    """Distinct predicates from PREDICATES (YAML's bare `on` is True, which is none of them)."""
     ok = isinstance(value, tuple) and all(p in PREDICATES for p in value)
     if not ok or len(set(value)) != len(value) or (not value and not allow_empty):
-        _fail(name, f"{value!r} is not allowed: need a non-empty list of distinct predicates "
-              f"from {list(PREDICATES)}")
+        fail(f"FamilyConfig.{name}", value, f"{'' if allow_empty else 'non-empty '}lists of "
+             f"distinct predicates from {list(PREDICATES)}")
 
 
 @dataclass(frozen=True)
@@ -95,7 +85,9 @@ class DynamicsRanges:
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in DYNAMICS_RANGES.items():
-            _float_pair(f"dynamics.{name}", getattr(self, name), lo, hi)
+            value = getattr(self, name)
+            number_pair(f"FamilyConfig.dynamics.{name}", value, lo, hi)
+            object.__setattr__(self, name, tuple(value))  # a list would make it unhashable
 
 
 @dataclass(frozen=True)
@@ -140,48 +132,38 @@ class FamilyConfig:
                 object.__setattr__(self, name, tuple(
                     integral(v) if isinstance(v, float) and integral(v) is not None else v
                     for v in value))
-        if not isinstance(self.name, str) or not self.name:
-            _fail("name", f"{self.name!r} is not allowed: need a non-empty string")
-        _int_pair("arena_tiles", self.arena_tiles, MIN_ARENA_TILES, MAX_ARENA_TILES)
-        if isinstance(self.max_level, bool) or self.max_level not in range(MAX_LEVEL + 1):
-            _fail("max_level", f"{self.max_level!r} is not one of {list(range(MAX_LEVEL + 1))}")
-        _int_pair("n_plateaus", self.n_plateaus, 0, 16)
+        text("FamilyConfig.name", self.name)
+        integer("FamilyConfig.max_level", self.max_level, 0, MAX_LEVEL)
+        for name, (lo, hi) in _INT_PAIRS.items():
+            object.__setattr__(self, name, integer_pair(f"FamilyConfig.{name}",
+                                                        getattr(self, name), lo, hi))
         if self.n_plateaus[1] > 0 and self.max_level == 0:
-            _fail("n_plateaus", f"{self.n_plateaus!r} needs max_level >= 1; allowed with "
-                  "max_level 0: [0, 0]")
-        _int_pair("plateau_tiles", self.plateau_tiles, 1, MAX_ARENA_TILES)
-        _int_pair("n_walls", self.n_walls, 0, MAX_ARENA_TILES**2)
-        _int_pair("n_extra_ramps", self.n_extra_ramps, 0, 16)
-        _int_pair("n_objects", self.n_objects, 1, MAX_INITIAL_OBJECTS)
+            raise ConfigError(f"FamilyConfig.n_plateaus: {self.n_plateaus!r} needs max_level "
+                              ">= 1; allowed with max_level 0: [0, 0]")
         free = self.arena_tiles[0] ** 2 - self.n_walls[1]
         if self.n_objects[1] + 1 > free:
-            _fail("n_objects", f"{self.n_objects!r} does not fit: the smallest arena has only "
-                  f"{free} non-wall tiles for the objects and the avatar; allowed max: "
-                  f"{free - 1}")
-        _number("position_jitter", self.position_jitter, 0.0, MAX_JITTER)
-        _int_pair("rule_depth", self.rule_depth, 0, MAX_RULES)
-        _int_pair("n_distractor_rules", self.n_distractor_rules, 0, MAX_RULES)
+            raise ConfigError(f"FamilyConfig.n_objects: {self.n_objects!r} does not fit: the "
+                              f"smallest arena has only {free} non-wall tiles for the objects "
+                              f"and the avatar; allowed max: {free - 1}")
+        number("FamilyConfig.position_jitter", self.position_jitter, 0.0, MAX_JITTER)
         for name in ("dead_end_prob", "hidden_prob", "negation_prob", "near_agent_prob"):
-            _number(name, getattr(self, name), 0.0, 1.0)
-        _int_pair("goal_disjuncts", self.goal_disjuncts, 1, MAX_DISJUNCTS)
-        _int_pair("goal_conjuncts", self.goal_conjuncts, 1, MAX_CONJUNCTS)
+            number(f"FamilyConfig.{name}", getattr(self, name), 0.0, 1.0)
         _predicates("goal_predicates", self.goal_predicates, allow_empty=False)
         needs_rules = self.rule_depth[1] > 0 or self.n_distractor_rules[1] > 0
         _predicates("rule_predicates", self.rule_predicates, allow_empty=not needs_rules)
         if self.goal_predicates == ("on",) and self.n_objects[0] < 2:
-            _fail("n_objects", f"{self.n_objects!r}: goals made only of on() need at least 2 "
-                  "objects; allowed min >= 2")
+            raise ConfigError(f"FamilyConfig.n_objects: {self.n_objects!r}: goals made only of "
+                              "on() need at least 2 objects; allowed min >= 2")
         for name in ("lookalike_distractors", "rule_pair_conditions"):
-            if not isinstance(getattr(self, name), bool):
-                _fail(name, f"{getattr(self, name)!r} is not allowed: need true or false")
+            boolean(f"FamilyConfig.{name}", getattr(self, name))
         if self.lookalike_distractors and self.n_objects[1] > MAX_OBJECTS_PER_SHAPE:
-            _fail("n_objects", f"{self.n_objects!r} does not fit lookalike_distractors: one "
-                  f"shape has {MAX_OBJECTS_PER_SHAPE} slots; allowed max: "
-                  f"{MAX_OBJECTS_PER_SHAPE}")
+            raise ConfigError(f"FamilyConfig.n_objects: {self.n_objects!r} does not fit "
+                              f"lookalike_distractors: one shape has {MAX_OBJECTS_PER_SHAPE} "
+                              f"slots; allowed max: {MAX_OBJECTS_PER_SHAPE}")
         if not isinstance(self.dynamics, DynamicsRanges):
-            _fail("dynamics", f"{self.dynamics!r} is not a DynamicsRanges")
+            fail("FamilyConfig.dynamics", self.dynamics, "DynamicsRanges")
         if not isinstance(self.episode, EpisodeSpec):
-            _fail("episode", f"{self.episode!r} is not an EpisodeSpec")
+            fail("FamilyConfig.episode", self.episode, "EpisodeSpecs")
 
     # ---- conversion ---------------------------------------------------------------------
     @classmethod
@@ -195,7 +177,7 @@ class FamilyConfig:
         if isinstance(d, DictConfig):  # a Mapping too, but holding ListConfigs: convert first
             d = OmegaConf.to_container(d, resolve=True)
         if not isinstance(d, Mapping):
-            raise ConfigError(f"FamilyConfig: expected a mapping of fields, got {d!r}")
+            raise ConfigError(f"FamilyConfig: expected a mapping of fields, got {show(d)}")
         allowed = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(d) - set(allowed))
         if unknown:
@@ -235,8 +217,8 @@ def _dynamics_from(value: Any) -> DynamicsRanges:
         return value
     allowed = list(DYNAMICS_RANGES)
     if not isinstance(value, Mapping) or set(value) - set(allowed):
-        raise ConfigError(f"FamilyConfig.dynamics: {value!r} is not allowed: need a mapping "
-                          f"with keys from {allowed} to [lo, hi] pairs")
+        fail("FamilyConfig.dynamics", value, f"mappings with keys from {allowed} to [lo, hi] "
+             "pairs")
     return DynamicsRanges(**{k: _tupled(v) for k, v in value.items()})
 
 
@@ -245,11 +227,10 @@ def _episode_from(value: Any) -> EpisodeSpec:
         return value
     allowed = list(EPISODE_FIELDS)
     if not isinstance(value, Mapping) or set(value) - set(allowed):
-        raise ConfigError(f"FamilyConfig.episode: {value!r} is not allowed: need a mapping "
-                          f"with keys from {allowed}")
+        fail("FamilyConfig.episode", value, f"mappings with keys from {allowed}")
     try:
         return EpisodeSpec(**value)
-    except TaskValidationError as e:
+    except ConfigError as e:
         raise ConfigError(f"FamilyConfig.episode.{e}") from None
 
 

@@ -15,7 +15,8 @@ from collections import Counter
 
 import numpy as np
 
-from worlds.family import ConfigError, DynamicsRanges, FamilyConfig, family_names, load_family
+from ada.validation import ConfigError
+from worlds.family import DynamicsRanges, FamilyConfig, family_names, load_family
 from worlds.game_sampler import GameDraft, GameSampler, SampleRejectedError
 from worlds.split import Split
 from worlds.task import (
@@ -29,7 +30,6 @@ from worlds.task import (
     ObjectSpec,
     ObjectType,
     Task,
-    TaskValidationError,
     Terrain,
     World,
 )
@@ -141,7 +141,7 @@ class TaskGenerator:
             except (SampleRejectedError, TerrainError) as e:
                 self.stats["rejected"] += 1
                 last = e
-            except TaskValidationError as e:  # a generator bug, if it ever happens: counted
+            except ConfigError as e:  # an invalid draw is a generator bug: counted, retried
                 self.stats["invalid"] += 1
                 last = e
         raise GenerationError(f"family {self.family.name!r}: no valid task in {MAX_DRAWS} "

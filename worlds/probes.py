@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import cache, lru_cache
 from pathlib import Path
 
-from worlds.task import Task, TaskValidationError
+from ada.validation import ConfigError
+from worlds.task import Task
 
 PROBE_DIR = Path(__file__).resolve().parent / "probes"
 
@@ -25,8 +26,8 @@ def _load(name: str) -> Task:
     path = PROBE_DIR / f"{name}.json"
     try:
         return Task.from_json(path.read_text())
-    except TaskValidationError as e:
-        raise TaskValidationError(f"probe {path.name}: {e}") from None
+    except ConfigError as e:
+        raise ConfigError(f"probe {path.name}: {e}") from None
 
 
 def load_probe(name: str) -> Task:

@@ -3,9 +3,10 @@
 A `Task` is immutable and fully describes one point of the task space, so that it can be saved,
 shared, hashed into a stable `task_id`, split into train/held-out sets by that id, and rebuilt
 bit-for-bit by any env worker. Every constructor validates its input and raises
-`TaskValidationError` naming the offending field (as a dotted path, spelt as in the task file)
-and the allowed values, so a malformed task file fails loudly at load time rather than as a
-physics glitch later. Values quoted in errors are shortened (`_show`), so that a 400-digit number
+`ada.validation.ConfigError` (the one error type for bad input, which the CLIs report in one
+line) naming the offending field (as a dotted path, spelt as in the task file) and the allowed
+values, so a malformed task file fails loudly at load time rather than as a physics glitch
+later. Values quoted in errors are shortened (`ada.validation.show`), so that a 400-digit number
 or a huge nested list still gives one readable line.
 
 Integer fields (episode settings, terrain levels, wall and ramp tiles) follow one rule wherever a
@@ -28,10 +29,11 @@ import dataclasses
 import hashlib
 import json
 import math
-import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from ada.validation import ConfigError, choice, fail, is_integer, is_number, show
 
 # Vocabulary of the task space. Changing these changes task ids and token encodings.
 SHAPES: tuple[str, ...] = ("cube", "sphere", "pyramid")
@@ -60,42 +62,21 @@ DYNAMICS_RANGES: dict[str, tuple[float, float]] = {
 }
 
 
-class TaskValidationError(ValueError):
-    """A task (or task file) is malformed; the message names the field and the allowed values."""
-
-
-def _fail(path: str, message: str) -> None:
-    raise TaskValidationError(f"{path}: {message}")
-
-
-_SHORT = reprlib.Repr()
-_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
-_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 8
-_SHORT.maxlevel = 4
-
-
-def _show(value: Any) -> str:
-    """`repr(value)` cut to one short line: error messages quote what the file holds, and a file
-    may hold a 400-digit number or a list nested thousands deep."""
-    try:
-        return _SHORT.repr(value)
-    except (ValueError, RecursionError):  # an int past Python's digit limit, a cyclic object
-        return f"<{type(value).__name__} too large to show>"
-
-
-def _check_choice(path: str, value: Any, allowed: Sequence[Any]) -> None:
-    if isinstance(value, bool) or value not in allowed:
-        _fail(path, f"{_show(value)} is not one of {list(allowed)}")
+def _outside(path: str, value: Any, lo: float, hi: float) -> ConfigError:
+    """The error for a number of the right kind beyond [lo, hi]. Task-file errors say "outside
+    the allowed range" here rather than "is not allowed", so that a value that is merely too
+    large or too small reads differently from one of the wrong kind."""
+    return ConfigError(f"{path}: {show(value)} is outside the allowed range [{lo}, {hi}]")
 
 
 def _check_range(path: str, value: Any, lo: float, hi: float) -> None:
-    # Only floats can be non-finite; ints are compared exactly (no float conversion), so a
-    # 400-digit integer is simply out of range rather than an OverflowError.
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or (isinstance(value, float) and not math.isfinite(value))):
-        _fail(path, f"{_show(value)} is not a finite number in [{lo}, {hi}]")
+    """A finite number in [lo, hi]. Not `validation.number`: ints are compared exactly, without
+    a float conversion, so a 400-digit integer is out of range (see `_outside`), not refused as
+    a non-number."""
+    if not is_number(value) or (not is_integer(value) and not math.isfinite(value)):
+        fail(path, value, f"numbers in [{lo}, {hi}]")
     if not lo <= value <= hi:
-        _fail(path, f"{_show(value)} is outside the allowed range [{lo}, {hi}]")
+        raise _outside(path, value, lo, hi)
 
 
 def integral(value: Any) -> int | None:
@@ -114,18 +95,18 @@ def _as_int(path: str, value: Any, lo: int, hi: int) -> int:
     """The validated int of an integer field (see the module docstring for the rule)."""
     n = integral(value)
     if n is None:
-        _fail(path, f"{_show(value)} is not an integer in [{lo}, {hi}]")
-    elif not lo <= n <= hi:
-        _fail(path, f"{_show(value)} is outside the allowed range [{lo}, {hi}]")
-    return n  # type: ignore[return-value]  # _fail raised for None
+        fail(path, value, f"integers in [{lo}, {hi}]")
+    if not lo <= n <= hi:
+        raise _outside(path, value, lo, hi)
+    return n
 
 
 def _as_int_choice(path: str, value: Any, allowed: Sequence[int]) -> int:
     """The validated int of an integer field restricted to `allowed` (10.0 counts as 10)."""
     n = integral(value)
     if n is None or n not in allowed:
-        _fail(path, f"{_show(value)} is not one of {list(allowed)}")
-    return n  # type: ignore[return-value]  # _fail raised for None
+        fail(path, value, str(list(allowed)))
+    return n
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,8 +123,8 @@ class ObjectType:
     colour: str
 
     def __post_init__(self) -> None:
-        _check_choice("shape", self.shape, SHAPES)
-        _check_choice("colour", self.colour, COLOURS)
+        choice("shape", self.shape, SHAPES)
+        choice("colour", self.colour, COLOURS)
 
     @property
     def name(self) -> str:
@@ -164,21 +145,23 @@ class Literal:
     negated: bool = False
 
     def __post_init__(self) -> None:
-        _check_choice("predicate", self.predicate, PREDICATES)
+        choice("predicate", self.predicate, PREDICATES)
         if not isinstance(self.b, ObjectType):
-            _fail("b", f"{_show(self.b)} must be an object type (the agent is only allowed "
-                  "as a)")
+            raise ConfigError(f"b: {show(self.b)} must be an object type (the agent is only "
+                              "allowed as a)")
         if self.predicate in ("hold", "see") and self.a != AGENT:
-            _fail("a", f"{self.predicate}() takes 'agent' as first argument, got {_show(self.a)}")
+            raise ConfigError(f"a: {self.predicate}() takes 'agent' as first argument, got "
+                              f"{show(self.a)}")
         if self.predicate == "on" and not isinstance(self.a, ObjectType):
-            _fail("a", f"on() takes an object type as first argument, got {_show(self.a)}")
+            raise ConfigError("a: on() takes an object type as first argument, got "
+                              f"{show(self.a)}")
         if self.predicate == "near" and self.a != AGENT and not isinstance(self.a, ObjectType):
-            _fail("a", f"near() takes 'agent' or an object type, got {_show(self.a)}")
+            raise ConfigError(f"a: near() takes 'agent' or an object type, got {show(self.a)}")
         if self.a == self.b:
-            _fail("b", f"{self.predicate}() needs two different arguments, got "
-                  f"{_show(self.b)} twice")
+            raise ConfigError(f"b: {self.predicate}() needs two different arguments, got "
+                              f"{show(self.b)} twice")
         if not isinstance(self.negated, bool):
-            _fail("negated", f"{_show(self.negated)} is not one of [True, False]")
+            fail("negated", self.negated, "[False, True]")
 
     @property
     def objects(self) -> tuple[ObjectType, ...]:
@@ -202,11 +185,12 @@ class Goal:
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.disjuncts) <= MAX_DISJUNCTS:
-            _fail("goal", f"needs 1..{MAX_DISJUNCTS} alternatives (lists of literals), got "
-                  f"{len(self.disjuncts)}")
+            raise ConfigError(f"goal: needs 1..{MAX_DISJUNCTS} alternatives (lists of "
+                              f"literals), got {len(self.disjuncts)}")
         for i, conj in enumerate(self.disjuncts):
             if not 1 <= len(conj) <= MAX_CONJUNCTS:
-                _fail(f"goal[{i}]", f"needs 1..{MAX_CONJUNCTS} literals, got {len(conj)}")
+                raise ConfigError(f"goal[{i}]: needs 1..{MAX_CONJUNCTS} literals, got "
+                                  f"{len(conj)}")
 
     @property
     def literals(self) -> tuple[Literal, ...]:
@@ -232,9 +216,10 @@ class Rule:
 
     def __post_init__(self) -> None:
         if self.condition.negated:
-            _fail("condition.negated", "rule conditions must be positive: allowed [False]")
+            raise ConfigError("condition.negated: rule conditions must be positive: allowed "
+                              "[False]")
         if not isinstance(self.hidden, bool):
-            _fail("hidden", f"{_show(self.hidden)} is not one of [True, False]")
+            fail("hidden", self.hidden, "[False, True]")
 
     @property
     def consumed(self) -> tuple[ObjectType, ...]:
@@ -252,7 +237,8 @@ class Game:
 
     def __post_init__(self) -> None:
         if len(self.rules) > MAX_RULES:
-            _fail("rules", f"at most {MAX_RULES} rules are allowed, got {len(self.rules)}")
+            raise ConfigError(f"rules: at most {MAX_RULES} rules are allowed, got "
+                              f"{len(self.rules)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,7 +256,7 @@ class Ramp:
     direction: str
 
     def __post_init__(self) -> None:
-        _check_choice("direction", self.direction, DIRECTIONS)
+        choice("direction", self.direction, DIRECTIONS)
 
 
 DIRECTION_OFFSETS: dict[str, tuple[int, int]] = {
@@ -300,11 +286,12 @@ class Terrain:
     def __post_init__(self) -> None:
         n = len(self.levels)
         if not MIN_ARENA_TILES <= n <= MAX_ARENA_TILES:
-            _fail("levels", f"{n} rows: the arena must be {MIN_ARENA_TILES}..{MAX_ARENA_TILES} "
-                  "tiles a side")
+            raise ConfigError(f"levels: {n} rows: the arena must be "
+                              f"{MIN_ARENA_TILES}..{MAX_ARENA_TILES} tiles a side")
         for r, row in enumerate(self.levels):
             if len(row) != n:
-                _fail(f"levels[{r}]", f"the grid must be square: {len(row)} columns, need {n}")
+                raise ConfigError(f"levels[{r}]: the grid must be square: {len(row)} columns, "
+                                  f"need {n}")
         # Integer fields are stored as ints (2.0 -> 2), so the canonical JSON and the task id
         # do not depend on how a file spelt them.
         object.__setattr__(self, "levels", tuple(
@@ -323,11 +310,13 @@ class Terrain:
             dr, dc = DIRECTION_OFFSETS[ramp.direction]
             r2, c2 = ramp.row + dr, ramp.col + dc
             if not (0 <= r2 < n and 0 <= c2 < n):
-                _fail(f"{p}.direction", f"{_show(ramp.direction)} leads out of the arena")
+                raise ConfigError(f"{p}.direction: {show(ramp.direction)} leads out of the "
+                                  "arena")
             if (ramp.row, ramp.col) in wall_set or (r2, c2) in wall_set:
-                _fail(p, "a ramp cannot be on or lead onto a wall tile")
+                raise ConfigError(f"{p}: a ramp cannot be on or lead onto a wall tile")
             if self.levels[r2][c2] != self.levels[ramp.row][ramp.col] + 1:
-                _fail(f"{p}.direction", "the tile it leads to must be exactly one level higher")
+                raise ConfigError(f"{p}.direction: the tile it leads to must be exactly one "
+                                  "level higher")
 
     def is_wall(self, row: int, col: int) -> bool:
         return (row, col) in set(self.walls)
@@ -392,8 +381,8 @@ class World:
             counts[o.type.shape] = counts.get(o.type.shape, 0) + 1
         for shape, n in counts.items():
             if n > MAX_OBJECTS_PER_SHAPE:
-                _fail("objects", f"{n} objects of shape {_show(shape)}: at most "
-                      f"{MAX_OBJECTS_PER_SHAPE} per shape are allowed")
+                raise ConfigError(f"objects: {n} objects of shape {show(shape)}: at most "
+                                  f"{MAX_OBJECTS_PER_SHAPE} per shape are allowed")
         _check_range("avatar.x", self.avatar.x, 0.0, extent)
         _check_range("avatar.y", self.avatar.y, 0.0, extent)
         _check_range("avatar.yaw", self.avatar.yaw, -2 * math.pi, 2 * math.pi)
@@ -402,7 +391,7 @@ class World:
     def _check_not_in_wall(self, path: str, x: float, y: float) -> None:
         r, c = self.terrain.tile_of(x, y)
         if self.terrain.is_wall(r, c):
-            _fail(path, f"({x}, {y}) lies inside wall tile ({r}, {c})")
+            raise ConfigError(f"{path}: ({x}, {y}) lies inside wall tile ({r}, {c})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -432,7 +421,7 @@ class EpisodeSpec:
         object.__setattr__(self, "control_hz",
                            _as_int_choice("control_hz", self.control_hz, CONTROL_HZ_ALLOWED))
         if not isinstance(self.sticky_grab, bool):
-            _fail("sticky_grab", f"{_show(self.sticky_grab)} is not one of [False, True]")
+            fail("sticky_grab", self.sticky_grab, "[False, True]")
 
 
 # Every field a task file or family config may set under `episode`, derived from the dataclass
@@ -454,15 +443,16 @@ class Task:
             for j, lit in enumerate(conj):
                 for o in lit.objects:
                     if o not in known:
-                        _fail(f"game.goal[{i}][{j}]", f"{_show(o.name)} is neither an initial "
-                              "object nor the product of a rule")
+                        raise ConfigError(f"game.goal[{i}][{j}]: {show(o.name)} is neither an "
+                                          "initial object nor the product of a rule")
         for shape in SHAPES:
             initial = sum(o.type.shape == shape for o in self.world.objects)
             products = sum(r.product is not None and r.product.shape == shape
                            for r in self.game.rules)
             if initial + products > MAX_OBJECTS_PER_SHAPE:
-                _fail("game.rules", f"shape {_show(shape)} needs {initial + products} slots "
-                      f"(initial + products); at most {MAX_OBJECTS_PER_SHAPE} are allowed")
+                raise ConfigError(f"game.rules: shape {show(shape)} needs {initial + products} "
+                                  f"slots (initial + products); at most {MAX_OBJECTS_PER_SHAPE} "
+                                  "are allowed")
 
     # ---- identity and serialisation ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -499,7 +489,7 @@ class Task:
     @staticmethod
     def from_json(text: str) -> Task:
         """Parses and validates one task. Every way the text can be bad ends in a one-line
-        `TaskValidationError`: broken syntax, an integer longer than Python converts (its
+        `ConfigError`: broken syntax, an integer longer than Python converts (its
         ValueError), nesting deep enough to exhaust the parser's recursion (RecursionError)."""
         return task_from_dict(parse_task_json(text, "task"))
 
@@ -512,15 +502,15 @@ _FLOAT_DIGITS = 6
 
 
 def parse_task_json(text: str, where: str) -> Any:
-    """`json.loads(text)`, with any failure turned into one `TaskValidationError` line that
-    starts with `where` (a file name, "file:line" or "task")."""
+    """`json.loads(text)`, with any failure turned into one `ConfigError` line that starts with
+    `where` (a file name, "file:line" or "task")."""
     try:
         return json.loads(text)
     except RecursionError:
-        raise TaskValidationError(f"{where}: JSON nested too deeply to read (a task is "
-                                  "nested at most 6 levels)") from None
+        raise ConfigError(f"{where}: JSON nested too deeply to read (a task is nested at most 6 "
+                          "levels)") from None
     except ValueError as e:  # JSONDecodeError, or an integer past Python's digit limit
-        raise TaskValidationError(f"{where}: not valid JSON ({e})") from None
+        raise ConfigError(f"{where}: not valid JSON ({e})") from None
 
 
 def _f(x: float) -> float:
@@ -576,28 +566,30 @@ class _Reader:
 
     def mapping(self, d: Any, required: Sequence[str], optional: Sequence[str] = ()) -> None:
         if not isinstance(d, Mapping):
-            _fail(self.path, f"expected an object with fields {list(required)}, got {_show(d)}")
+            raise ConfigError(f"{self.path}: expected an object with fields {list(required)}, "
+                              f"got {show(d)}")
         missing = [k for k in required if k not in d]
         if missing:
-            _fail(self.path, f"missing field(s) {missing}; required fields are {list(required)}")
+            raise ConfigError(f"{self.path}: missing field(s) {missing}; required fields are "
+                              f"{list(required)}")
         extra = sorted(set(d) - set(required) - set(optional), key=str)
         if extra:
-            _fail(self.path, f"unknown field(s) {extra}; allowed fields are "
-                  f"{list(required) + list(optional)}")
+            raise ConfigError(f"{self.path}: unknown field(s) {extra}; allowed fields are "
+                              f"{list(required) + list(optional)}")
 
     def seq(self, d: Any) -> Sequence[Any]:
         if not isinstance(d, (list, tuple)):
-            _fail(self.path, f"expected a list, got {_show(d)}")
+            raise ConfigError(f"{self.path}: expected a list, got {show(d)}")
         return d
 
     def wrap(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Calls a validating constructor and prefixes its error with this path."""
         try:
             return fn(*args, **kwargs)
-        except TaskValidationError as e:
-            raise TaskValidationError(f"{self.path}.{e}") from None
+        except ConfigError as e:
+            raise ConfigError(f"{self.path}.{e}") from None
         except TypeError as e:
-            raise TaskValidationError(f"{self.path}: {e}") from None
+            raise ConfigError(f"{self.path}: {e}") from None
 
 
 def _object_type_from(r: _Reader, d: Any) -> ObjectType:
@@ -635,7 +627,7 @@ def task_from_dict(d: Mapping[str, Any]) -> Task:
     walls = []
     for i, wd in enumerate(rt.at("walls").seq(t.get("walls", []))):
         if not (isinstance(wd, (list, tuple)) and len(wd) == 2):
-            _fail(f"{rt.path}.walls[{i}]", f"expected [row, col], got {_show(wd)}")
+            raise ConfigError(f"{rt.path}.walls[{i}]: expected [row, col], got {show(wd)}")
         walls.append((wd[0], wd[1]))
     terrain = rt.wrap(Terrain, levels, tuple(ramps), tuple(walls))
     objects = []
@@ -675,7 +667,7 @@ def task_from_dict(d: Mapping[str, Any]) -> Task:
     episode = re_.wrap(EpisodeSpec, **ep_d)
     desc = d.get("description", "")
     if not isinstance(desc, str):
-        _fail("task.description", f"expected a string, got {_show(desc)}")
+        raise ConfigError(f"task.description: expected a string, got {show(desc)}")
     return r.wrap(Task, world, game, episode, desc)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 from dm_env import specs
 
 from ada.bayes.bandit import BanditEnv, BanditFamily
+from ada.validation import integer, optional_number
 from worlds.env_batch import BatchStep, EpisodeRecord
 
 
@@ -37,14 +38,9 @@ class VectorBandit:
 
     def __init__(self, family: BanditFamily, num_envs: int, seed: int | None = None,
                  known_p_start: float | None = None, warmup_frames: int = 0) -> None:
-        if num_envs < 1:
-            raise ValueError(f"num_envs: {num_envs} is not allowed; allowed are integers >= 1")
-        if known_p_start is not None and not 0.0 <= known_p_start <= 1.0:
-            raise ValueError(f"known_p_start: {known_p_start} is not allowed; allowed are "
-                             "null or numbers in [0, 1]")
-        if warmup_frames < 0:
-            raise ValueError(f"warmup_frames: {warmup_frames} is not allowed; allowed are "
-                             "integers >= 0")
+        num_envs = integer("num_envs", num_envs, lo=1)
+        optional_number("known_p_start", known_p_start, 0.0, 1.0)
+        integer("warmup_frames", warmup_frames, lo=0)
         self.family = family
         self._known = np.array([i in family.known_arms for i in range(family.n_arms)])
         self._known_target = np.array([getattr(arm, "p", 0.0) for arm in family.arms])

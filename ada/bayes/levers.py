@@ -36,6 +36,16 @@ from typing import Any
 
 import numpy as np
 
+from ada.validation import (
+    ConfigError,
+    fail,
+    integer,
+    is_finite,
+    is_integer,
+    number,
+    number_pair,
+    show,
+)
 from worlds.split import Split
 
 __all__ = [
@@ -45,7 +55,6 @@ __all__ = [
     "ROOMS",
     "LeverFamily",
     "LeverTask",
-    "LeverTaskError",
     "LeverTaskGenerator",
     "TaskSource",
     "LeverTaskSpace",
@@ -60,40 +69,6 @@ PROB_DIGITS = 3  # decimals kept by the generator, so tasks are few enough to re
 
 TaskSource = Callable[[np.random.Generator], "LeverTask"]
 """Where `VectorLevers` gets its next task: a generator's `sample`, or a curriculum."""
-
-
-class LeverTaskError(ValueError):
-    """A lever task or family is malformed; the message names the field and the allowed values."""
-
-
-def _fail(path: str, message: str) -> None:
-    raise LeverTaskError(f"{path}: {message}")
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-def _is_num(x: Any) -> bool:
-    return (isinstance(x, (int, float, np.integer, np.floating))
-            and not isinstance(x, (bool, np.bool_)) and math.isfinite(float(x)))
-
-
-def _check_int(path: str, value: Any, lo: int, hi: int | None = None) -> int:
-    allowed = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-    if not _is_int(value) or value < lo or (hi is not None and value > hi):
-        _fail(path, f"{value!r} is not allowed; allowed: {allowed}")
-    return int(value)
-
-
-def _check_range_pair(path: str, value: Any) -> tuple[float, float]:
-    """A (lo, hi) pair with 0 <= lo <= hi <= 1 (a probability range)."""
-    if (not isinstance(value, (tuple, list)) or len(value) != 2
-            or not all(_is_num(v) for v in value)
-            or not 0.0 <= value[0] <= value[1] <= 1.0):
-        _fail(path, f"{value!r} is not allowed; allowed: a pair (lo, hi) with "
-              "0 <= lo <= hi <= 1")
-    return float(value[0]), float(value[1])
 
 
 def _r(x: float) -> float:
@@ -121,30 +96,26 @@ class LeverTask:
     # single all-zero impossible task would otherwise fall on one side of a split only)
 
     def __post_init__(self) -> None:
-        if not _is_int(self.room) or not 0 <= self.room < ROOMS:
-            _fail("LeverTask.room", f"{self.room!r} is not allowed; allowed: an integer in "
-                  f"[0, {ROOMS})")
+        object.__setattr__(self, "room", integer("LeverTask.room", self.room, 0, ROOMS - 1))
         if not isinstance(self.kind, str) or self.kind not in KINDS:
-            _fail("LeverTask.kind", f"{self.kind!r} is not one of {list(KINDS)}")
+            raise ConfigError(f"LeverTask.kind: {show(self.kind)} is not one of {list(KINDS)}")
         probs = self.probs
         if isinstance(probs, (str, bytes)) or not isinstance(probs, (Sequence, np.ndarray)):
-            _fail("LeverTask.probs", f"{probs!r} is not allowed; allowed: a sequence of "
-                  f"2..{MAX_LEVERS + 1} probabilities in [0, 1] (no-op first)")
+            fail("LeverTask.probs", probs, f"sequences of 2..{MAX_LEVERS + 1} probabilities in "
+                 "[0, 1] (no-op first)")
         if not 2 <= len(probs) <= MAX_LEVERS + 1:
-            _fail("LeverTask.probs", f"length {len(probs)} is not allowed; allowed: "
-                  f"2..{MAX_LEVERS + 1} (the no-op and 1..{MAX_LEVERS} levers)")
-        for i, p in enumerate(probs):
-            if not _is_num(p) or not 0.0 <= p <= 1.0:
-                _fail(f"LeverTask.probs[{i}]", f"{p!r} is not allowed; allowed: a "
-                      "probability in [0, 1]")
-        object.__setattr__(self, "probs", tuple(float(p) + 0.0 for p in probs))
-        object.__setattr__(self, "horizon", _check_int("LeverTask.horizon", self.horizon, 1))
+            raise ConfigError(f"LeverTask.probs: length {len(probs)} is not allowed; allowed: "
+                              f"2..{MAX_LEVERS + 1} (the no-op and 1..{MAX_LEVERS} levers)")
+        object.__setattr__(self, "probs", tuple(
+            number(f"LeverTask.probs[{i}]", p, 0.0, 1.0) + 0.0 for i, p in enumerate(probs)))
+        if not is_integer(self.horizon) or self.horizon < 1:
+            raise ConfigError(f"LeverTask.horizon: {show(self.horizon)} is not an integer >= 1")
+        object.__setattr__(self, "horizon", int(self.horizon))
         if self.kind == "impossible" and any(p > 0 for p in self.probs):
-            _fail("LeverTask.probs", f"{self.probs!r} is not allowed for kind 'impossible'; "
-                  "allowed: all 0.0")
+            fail("LeverTask.probs", self.probs, "all 0.0 for kind 'impossible'")
         if self.kind == "learnable" and self.probs[0] > 0:
-            _fail("LeverTask.probs[0]", f"{self.probs[0]!r} is not allowed for kind "
-                  "'learnable'; allowed: 0.0 (the no-op pays nothing)")
+            fail("LeverTask.probs[0]", self.probs[0], "0.0 for kind 'learnable' (the no-op pays "
+                 "nothing)")
 
     @property
     def n_levers(self) -> int:
@@ -187,21 +158,19 @@ class LeverTask:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LeverTask:
         if not isinstance(d, Mapping):
-            _fail("LeverTask", f"{d!r} is not a JSON object with keys ['horizon', 'kind', "
-                  "'probs']")
+            raise ConfigError(f"LeverTask: {show(d)} is not a JSON object with keys "
+                              "['horizon', 'kind', 'probs']")
         allowed = sorted(f.name for f in fields(cls))
         unknown = sorted(set(d) - set(allowed))
         if unknown:
-            _fail("LeverTask", f"unknown keys {unknown}; allowed keys: {allowed}")
+            raise ConfigError(f"LeverTask: unknown keys {unknown}; allowed keys: {allowed}")
         for name in ("horizon", "kind", "probs"):
             if name not in d:
-                _fail(f"LeverTask.{name}", f"missing; required keys: {allowed}")
+                raise ConfigError(f"LeverTask.{name}: missing; required keys: {allowed}")
         if not isinstance(d["kind"], str):
-            _fail("LeverTask.kind", f"{d['kind']!r} is not a string, one of {list(KINDS)}")
+            fail("LeverTask.kind", d["kind"], f"strings from {list(KINDS)}")
         if not isinstance(d["probs"], list):
-            _fail("LeverTask.probs", f"{d['probs']!r} is not a list of probabilities")
-        if not _is_int(d["horizon"]):
-            _fail("LeverTask.horizon", f"{d['horizon']!r} is not an integer >= 1")
+            fail("LeverTask.probs", d["probs"], "lists of probabilities")
         return cls(d["kind"], tuple(d["probs"]), d["horizon"], d.get("room", 0))
 
     @classmethod
@@ -209,7 +178,7 @@ class LeverTask:
         try:
             d = json.loads(s)
         except (json.JSONDecodeError, TypeError) as e:
-            raise LeverTaskError(f"LeverTask: not valid JSON ({e})") from e
+            raise ConfigError(f"LeverTask: not valid JSON ({e})") from e
         return cls.from_dict(d)
 
 
@@ -249,17 +218,17 @@ class LeverFamily:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_levers",
-                           _check_int("LeverFamily.n_levers", self.n_levers, 1, MAX_LEVERS))
-        object.__setattr__(self, "horizon", _check_int("LeverFamily.horizon", self.horizon, 1))
+                           integer("LeverFamily.n_levers", self.n_levers, 1, MAX_LEVERS))
+        object.__setattr__(self, "horizon", integer("LeverFamily.horizon", self.horizon, 1))
         w = self.weights
-        if (not isinstance(w, (tuple, list)) or len(w) != 3 or not all(_is_num(x) for x in w)
-                or min(w) < 0 or sum(w) <= 0):
-            _fail("LeverFamily.weights", f"{w!r} is not allowed; allowed: 3 finite "
-                  f"non-negative numbers for {list(KINDS)} with a positive sum")
+        if (not isinstance(w, (tuple, list)) or len(w) != 3
+                or not all(is_finite(x) for x in w) or min(w) < 0 or sum(w) <= 0):
+            fail("LeverFamily.weights", w, f"3 finite non-negative numbers for {list(KINDS)} "
+                 "with a positive sum")
         object.__setattr__(self, "weights", tuple(float(x) for x in w))
         for name in ("good_p", "bad_p", "trivial_p"):
             object.__setattr__(self, name,
-                               _check_range_pair(f"LeverFamily.{name}", getattr(self, name)))
+                               number_pair(f"LeverFamily.{name}", getattr(self, name), 0.0, 1.0))
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LeverFamily:
@@ -267,7 +236,7 @@ class LeverFamily:
         allowed = sorted(f.name for f in fields(cls))
         unknown = sorted(set(d) - set(allowed))
         if unknown:
-            _fail("LeverFamily", f"unknown keys {unknown}; allowed keys: {allowed}")
+            raise ConfigError(f"LeverFamily: unknown keys {unknown}; allowed keys: {allowed}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     @property
@@ -290,9 +259,9 @@ class LeverTaskGenerator:
         if split is not None:
             side = split.heldout_fraction if split.role == "test" else 1 - split.heldout_fraction
             if side <= 0:
-                raise ValueError(f"split: role {split.role!r} with heldout_fraction "
-                                 f"{split.heldout_fraction} leaves no lever task on that side; "
-                                 "allowed: 0 < heldout_fraction < 1 for this role")
+                raise ConfigError(f"split: role {split.role!r} with heldout_fraction "
+                                  f"{split.heldout_fraction} leaves no lever task on that side; "
+                                  "allowed: 0 < heldout_fraction < 1 for this role")
         self.family = family
         self.split = split
         self.stats: Counter[str] = Counter()  # draws, heldout / not_heldout, duplicates, ...
@@ -333,11 +302,11 @@ class LeverTaskGenerator:
         """n distinct tasks (by task_id), deterministic in `seed`, optionally of one kind; a
         longer list extends a shorter one drawn with the same seed."""
         if kind is not None and kind not in KINDS:
-            raise LeverTaskError(f"kind: {kind!r} is not one of {list(KINDS)} (or None)")
+            fail("kind", kind, f"{list(KINDS)} or None")
         share = 1.0 if kind is None else self.family.kind_probs[kind]
         if share <= 0:
-            raise LeverTaskError(f"kind: {kind!r} has weight 0 in the family "
-                                 f"(weights {self.family.weights} for {list(KINDS)})")
+            raise ConfigError(f"kind: {kind!r} has weight 0 in the family "
+                              f"(weights {self.family.weights} for {list(KINDS)})")
         rng = np.random.default_rng(seed)
         out: list[LeverTask] = []
         seen: set[str] = set()

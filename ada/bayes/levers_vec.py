@@ -15,7 +15,8 @@ import numpy as np
 from dm_env import specs
 
 from ada.bayes.bandit import BanditEnv, BanditFamily, KnownArm
-from ada.bayes.levers import MAX_LEVERS, LeverTask, _check_int, _is_int
+from ada.bayes.levers import MAX_LEVERS, LeverTask
+from ada.validation import integer
 from worlds.env_batch import BatchStep, EpisodeRecord
 
 TaskSource = Callable[[np.random.Generator], LeverTask]
@@ -38,12 +39,10 @@ class VectorLevers:
 
     def __init__(self, task_source: TaskSource, num_envs: int, n_levers: int, horizon: int,
                  seed: int | None = None) -> None:
-        if not _is_int(num_envs) or num_envs < 1:
-            raise ValueError(f"num_envs: {num_envs} is not allowed; allowed are integers >= 1")
-        self.n_levers = _check_int("VectorLevers.n_levers", n_levers, 1, MAX_LEVERS)
-        self.horizon = _check_int("VectorLevers.horizon", horizon, 1)
+        self.num_envs = integer("num_envs", num_envs, lo=1)
+        self.n_levers = integer("VectorLevers.n_levers", n_levers, 1, MAX_LEVERS)
+        self.horizon = integer("VectorLevers.horizon", horizon, 1)
         self.task_source = task_source
-        self.num_envs = int(num_envs)
         self.rng = np.random.default_rng(seed)
         n = self.n_levers + 1
         # Only for the specs: BanditEnv with n known arms has exactly the spec we must match.

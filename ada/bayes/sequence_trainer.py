@@ -47,11 +47,9 @@ predictor at most 0.005 nats per step (decay 0.9 is 0.008 above, KT 0.109 above)
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,7 +66,13 @@ from ada.bayes.sequence import (
     sample_sequences,
     window_predictor,
 )
-from agents.agent import Agent, AgentConfig, agent_config, count_parameters
+from ada.bayes.sequence_config import (
+    FAST_SEQUENCE_CHECKS,
+    SEQUENCE_CHECKS,
+    START_SLOT,
+    SequenceCheckConfig,
+)
+from agents.agent import Agent, AgentConfig, count_parameters
 
 __all__ = [
     "FAST_SEQUENCE_CHECKS",
@@ -81,174 +85,6 @@ __all__ = [
     "sequence_agent",
     "train_sequence_predictor",
 ]
-
-KINDS = ("stationary", "piecewise")
-METRICS = ("excess_per_sequence", "excess_per_step")
-UPDATE_MODES = ("segment", "sequence")
-START_SLOT = 2
-# The bar of each kind and the metric it is stated on.
-DEFAULT_BARS: dict[str, tuple[str, float]] = {
-    "stationary": ("excess_per_sequence", 0.10),
-    "piecewise": ("excess_per_step", 0.005),
-}
-
-
-@dataclass(frozen=True)
-class SequenceCheckConfig:
-    """One sequence-prediction check: source, agent, optimisation, evaluation and its pass bar.
-
-    kind: "stationary" (one Beta(1, 1) bias per sequence) or "piecewise" (bias redrawn before
-        each step with probability `hazard`).
-    length: n, symbols per sequence; segment: steps per forward call (the memory cache is carried
-        between the length / segment segments of a sequence); length must be a multiple of it.
-    hazard: switch probability of the piecewise source, in (0, 1) (ignored when stationary).
-    agent: an AgentConfig, or a mapping of overrides of `agent_config("small")`; stored as an
-        AgentConfig so that the config stays hashable.
-    batch_size: sequences per batch. lr: peak Adam learning rate, reached after `warmup` updates,
-        then cosine-decayed to `lr * lr_final`. grad_clip: max global grad norm (0 = off).
-    update: "segment" takes an optimiser step after every segment (truncated BPTT, more updates
-        per sample), "sequence" accumulates the gradients of all segments of the batch into one.
-    max_updates: optimiser steps (the schedule's length); train_seconds: wall-clock budget that
-        stops training early (0 = none). At least one of them must bound training.
-    seed: initialisation and training data. eval_sequences, eval_seed, eval_batch: evaluation
-        set size, its seed, sequences per forward pass.
-    metric, bar: the pass criterion, `metric <= bar`; default from the kind.
-    """
-
-    kind: str = "stationary"
-    length: int = 256
-    segment: int = 64
-    hazard: float = 0.01
-    agent: AgentConfig | Mapping[str, Any] = field(default_factory=dict)
-    batch_size: int = 64
-    lr: float = 1e-3
-    lr_final: float = 0.05
-    warmup: int = 20
-    grad_clip: float = 1.0
-    update: str = "segment"
-    max_updates: int = 1000
-    train_seconds: float = 900.0
-    seed: int = 0
-    eval_sequences: int = 8192
-    eval_seed: int = 12345
-    eval_batch: int = 64
-    metric: str | None = None
-    bar: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"kind: {self.kind!r} is not one of {list(KINDS)}")
-        for name, lo in (("length", 1), ("segment", 1), ("batch_size", 1), ("max_updates", 0),
-                         ("warmup", 0), ("eval_sequences", 1), ("eval_batch", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name}: {value!r} is not allowed; allowed are integers >= {lo}")
-        for name in ("seed", "eval_seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name}: {value!r} is not allowed; allowed are integers >= 0")
-        if self.length % self.segment:
-            raise ValueError(f"length: {self.length} is not a multiple of segment={self.segment}; "
-                             "allowed are multiples of segment")
-        if not _is_number(self.hazard) or not 0.0 < self.hazard < 1.0:
-            raise ValueError(f"hazard: {self.hazard!r} is not allowed; allowed is 0 < hazard < 1")
-        if not _is_number(self.lr) or not self.lr > 0:
-            raise ValueError(f"lr: {self.lr!r} is not allowed; allowed is a number > 0")
-        if not _is_number(self.lr_final) or not 0.0 <= self.lr_final <= 1.0:
-            raise ValueError(f"lr_final: {self.lr_final!r} is not allowed; allowed is 0 <= "
-                             "lr_final <= 1 (a fraction of lr)")
-        if not _is_number(self.grad_clip) or self.grad_clip < 0:
-            raise ValueError(f"grad_clip: {self.grad_clip!r} is not allowed; allowed is >= 0 "
-                             "(0 = no clipping)")
-        if not _is_number(self.train_seconds) or self.train_seconds < 0:
-            raise ValueError(f"train_seconds: {self.train_seconds!r} is not allowed; allowed is "
-                             ">= 0 (0 = no time budget)")
-        if self.max_updates == 0 and self.train_seconds == 0:
-            raise ValueError("max_updates: 0 together with train_seconds: 0 leaves training "
-                             "unbounded; allowed is max_updates >= 1 or train_seconds > 0")
-        if self.update not in UPDATE_MODES:
-            raise ValueError(f"update: {self.update!r} is not one of {list(UPDATE_MODES)}")
-        if isinstance(self.agent, Mapping):
-            known = {f.name for f in dataclasses.fields(AgentConfig)}
-            unknown = sorted(set(self.agent) - known)
-            if unknown:
-                raise ValueError(f"agent: unknown AgentConfig fields {unknown}; allowed are "
-                                 f"{sorted(known)}")
-            object.__setattr__(self, "agent", agent_config("small", **dict(self.agent)))
-        elif not isinstance(self.agent, AgentConfig):
-            raise ValueError(f"agent: {self.agent!r} is not allowed; allowed is an AgentConfig or "
-                             "a mapping of AgentConfig overrides")
-        metric, bar = DEFAULT_BARS[self.kind]
-        if self.metric is None:
-            object.__setattr__(self, "metric", metric)
-        if self.bar is None:
-            object.__setattr__(self, "bar", bar)
-        if self.metric not in METRICS:
-            raise ValueError(f"metric: {self.metric!r} is not one of {list(METRICS)}")
-        if not _is_number(self.bar):
-            raise ValueError(f"bar: {self.bar!r} is not allowed; allowed is a finite number")
-
-    @property
-    def agent_config(self) -> AgentConfig:
-        assert isinstance(self.agent, AgentConfig)
-        return self.agent
-
-    @property
-    def segments(self) -> int:
-        return self.length // self.segment
-
-    def replace(self, **changes: Any) -> SequenceCheckConfig:
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values (the agent config as a dict) for logs and JSON."""
-        out = dataclasses.asdict(self)
-        out["agent"] = dataclasses.asdict(self.agent_config)
-        return out
-
-
-def _is_number(value: Any) -> bool:
-    return (not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value))
-
-
-# Full-strength checks, measured with tools/run_sequence_checks.py on a 2-core CPU, one
-# thread (about 0.15 s per update, 8192 evaluation sequences):
-#   stationary, seeds 0/1/2: 155/158/134 s of training, excess 0.055/0.034/0.032 nats per
-#     sequence (bar 0.10; KT 0.130, window 128 0.150).
-#   piecewise, seeds 0/1/2: 225/229/201 s of training, excess 0.0027/0.0029/0.0031 nats per step
-#     (bar 0.005; decay 0.9 0.0082, KT 0.109); 1000 updates gave 0.0041 (seed 0).
-# A 1-layer, width-64 core is enough: its window holds the whole (stationary) or the relevant
-# (piecewise) history, and a small model makes 1000-1500 Adam updates fit in a few minutes.
-SEQUENCE_CHECKS: dict[str, SequenceCheckConfig] = {
-    # One layer whose window (memory_length 256 >= n - 1) spans the whole sequence: the count
-    # of ones since t = 0 must survive the three segment boundaries through the cache.
-    "stationary": SequenceCheckConfig(
-        kind="stationary", length=256, segment=64,
-        agent=dict(width=64, layers=1, heads=4, memory_length=256, mlp_ratio=2,
-                   vector_hidden=64, head_hidden=64),
-        batch_size=64, lr=2e-3, max_updates=1000, train_seconds=900.0),
-    "piecewise": SequenceCheckConfig(
-        kind="piecewise", length=512, segment=64, hazard=0.01,
-        agent=dict(width=64, layers=1, heads=4, memory_length=256, mlp_ratio=2,
-                   vector_hidden=64, head_hidden=64),
-        batch_size=64, lr=2e-3, max_updates=1500, train_seconds=900.0),
-}
-
-# Small, fast versions for the tests (about a minute of training each).
-FAST_SEQUENCE_CHECKS: dict[str, SequenceCheckConfig] = {
-    "stationary": SEQUENCE_CHECKS["stationary"].replace(
-        length=128, segment=32,
-        agent=dict(width=32, layers=1, heads=2, memory_length=128, mlp_ratio=2,
-                   vector_hidden=32, head_hidden=32),
-        batch_size=32, max_updates=600, train_seconds=120.0, eval_sequences=2048),
-    "piecewise": SEQUENCE_CHECKS["piecewise"].replace(
-        length=256, segment=64,
-        agent=dict(width=32, layers=1, heads=2, memory_length=128, mlp_ratio=2,
-                   vector_hidden=32, head_hidden=32),
-        batch_size=32, max_updates=900, train_seconds=120.0, eval_sequences=2048),
-}
-
 
 # --------------------------------------------------------------------------------------------
 # Agent and observations

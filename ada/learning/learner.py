@@ -35,6 +35,7 @@ from ada.learning.checkpoint import (
 )
 from ada.learning.vtrace import vtrace
 from ada.runtime.trajectory import Trajectory
+from ada.validation import boolean, choice, number
 from agents.agent import Agent
 
 ADVANTAGE_NORMS = ("none", "batch")
@@ -77,36 +78,18 @@ class VTraceConfig:
 
     def __post_init__(self) -> None:
         for name in ("learning_rate", "baseline_cost", "rho_bar", "c_bar", "adam_eps"):
-            _check_float(name, getattr(self, name), lo=0.0, lo_open=True)
+            number(name, getattr(self, name), lo=0.0, lo_open=True)
         for name in ("entropy_cost", "max_grad_norm", "weight_decay"):
-            _check_float(name, getattr(self, name), lo=0.0)
+            number(name, getattr(self, name), lo=0.0)
         for name in ("discount", "lambda_", "return_norm_decay", "popart_step"):
-            _check_float(name, getattr(self, name), lo=0.0, hi=1.0)
+            number(name, getattr(self, name), 0.0, 1.0)
         if self.final_learning_rate is not None:
-            _check_float("final_learning_rate", self.final_learning_rate, lo=0.0)
+            number("final_learning_rate", self.final_learning_rate, lo=0.0)
         if self.final_entropy_cost is not None:
-            _check_float("final_entropy_cost", self.final_entropy_cost, lo=0.0)
-        if self.advantage_norm not in ADVANTAGE_NORMS:
-            raise ValueError(f"advantage_norm: {self.advantage_norm!r} is not allowed; "
-                             f"allowed are {list(ADVANTAGE_NORMS)}")
+            number("final_entropy_cost", self.final_entropy_cost, lo=0.0)
+        choice("advantage_norm", self.advantage_norm, ADVANTAGE_NORMS)
         for name in ("return_norm", "popart"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}: {getattr(self, name)!r} is not allowed; "
-                                 "allowed are true or false")
-
-
-def _check_float(name: str, value: Any, lo: float | None = None, hi: float | None = None,
-                 lo_open: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        value = float(value)
-        ok = value == value and (lo is None or (value > lo if lo_open else value >= lo)) and (
-            hi is None or value <= hi)
-    if not ok:
-        lo_s = "" if lo is None else (f"> {lo}" if lo_open else f">= {lo}")
-        hi_s = "" if hi is None else f"<= {hi}"
-        allowed = " and ".join(s for s in (lo_s, hi_s) if s)
-        raise ValueError(f"{name}: {value!r} is not allowed; allowed are numbers {allowed}")
+            boolean(name, getattr(self, name))
 
 
 def _anneal(start: float, final: float | None, fraction: float) -> float:

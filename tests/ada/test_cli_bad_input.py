@@ -46,11 +46,11 @@ def test_render_bad_task_file_exits_2_with_one_line(tmp_path: Path, name: str, c
 
 def test_render_json_file_with_invalid_utf8_names_the_file(tmp_path: Path) -> None:
     from ada.render import TaskSelector, load_task
-    from worlds.task import TaskValidationError
+    from ada.validation import ConfigError
 
     bad = tmp_path / "bad.json"
     bad.write_bytes(b'{"world": "caf\xe9"}')
-    with pytest.raises(TaskValidationError, match=r"bad\.json.*not valid UTF-8"):
+    with pytest.raises(ConfigError, match=r"bad\.json.*not valid UTF-8"):
         load_task(TaskSelector(file=str(bad)))
 
 

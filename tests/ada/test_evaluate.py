@@ -17,9 +17,10 @@ import torch
 from PIL import Image
 
 from ada.config import TrainConfig
-from ada.evaluate import EvalConfigError, format_table, run, validate_config
+from ada.evaluate import format_table, run, validate_config
 from ada.learning.checkpoint import latest_checkpoint
 from ada.trainer import Trainer
+from ada.validation import ConfigError
 from worlds.task import Task
 
 torch.set_num_threads(1)
@@ -116,7 +117,7 @@ def test_cli_rejects_bad_values_naming_the_field(checkpoint: Path, tmp_path: Pat
     ({"colour": 1}, "config"),
 ])
 def test_validate_config_names_the_field(override: dict, field: str) -> None:
-    with pytest.raises(EvalConfigError, match=rf"^{field}: "):
+    with pytest.raises(ConfigError, match=rf"^{field}: "):
         validate_config({"checkpoint": "x.pt", **override})
 
 
@@ -150,5 +151,5 @@ def test_heldout_tasks_come_from_the_checkpoint_split_test_side() -> None:
     split = Split(heldout_fraction=0.3, salt="s")
     assert all(split.is_heldout(t) for t in tasks.values())
     assert select_tasks("heldout", env, 3, seed=0) == tasks  # the same set every time
-    with pytest.raises(EvalConfigError, match=r"^tasks: cannot draw"):
+    with pytest.raises(ConfigError, match=r"^tasks: cannot draw"):
         select_tasks("heldout", WorldEnvConfig(family="tiny", heldout_fraction=0.0), 2, seed=0)

@@ -10,7 +10,8 @@ from pathlib import Path
 import imageio.v3 as iio
 import pytest
 
-from ada.render import RenderConfigError, TaskSelector, load_task, validate_config
+from ada.render import TaskSelector, load_task, validate_config
+from ada.validation import ConfigError
 
 
 def _render(tmp_path: Path, *overrides: str) -> subprocess.CompletedProcess[str]:
@@ -49,7 +50,7 @@ def test_cli_rejects_a_wrong_value_naming_the_field(tmp_path, task):
 ])
 def test_validate_config_names_the_field(override, field):
     cfg = {"task": {"file": "a.json"}, "policy": "random", **override}
-    with pytest.raises(RenderConfigError, match=rf"^{field}: "):
+    with pytest.raises(ConfigError, match=rf"^{field}: "):
         validate_config(cfg)
 
 
@@ -59,18 +60,18 @@ def test_load_task_from_jsonl_index_and_id(tmp_path, make_task, monkeypatch):
     path.write_text("\n".join([tasks[0].to_json(), "", json.dumps({"task": tasks[1].to_dict()}),
                                 tasks[2].to_json()]) + "\n")
     assert load_task(TaskSelector(file=str(path), index=1)) == tasks[1]
-    with pytest.raises(RenderConfigError, match=r"^task.index: 3 is out of range"):
+    with pytest.raises(ConfigError, match=r"^task.index: 3 is out of range"):
         load_task(TaskSelector(file=str(path), index=3))
     monkeypatch.setitem(sys.modules, "worlds.probes", None)  # probes absent: use tasks_file
     sel = TaskSelector(id=tasks[2].task_id, tasks_file=str(path))
     assert load_task(sel) == tasks[2]
-    with pytest.raises(RenderConfigError, match=r"^task.id: .*task.tasks_file"):
+    with pytest.raises(ConfigError, match=r"^task.id: .*task.tasks_file"):
         load_task(TaskSelector(id=tasks[2].task_id))
 
 
 def test_family_without_generator_fails_clearly(monkeypatch):
     monkeypatch.setitem(sys.modules, "worlds.generator", None)  # import raises ImportError
-    with pytest.raises(RenderConfigError, match=r"^task.family: needs worlds.generator"):
+    with pytest.raises(ConfigError, match=r"^task.family: needs worlds.generator"):
         load_task(TaskSelector(family="basic"))
 
 
@@ -88,7 +89,7 @@ def test_family_sample_is_seeded():
         pytest.skip("no 'tiny' family")
     a = load_task(TaskSelector(family="tiny", seed=5))
     assert a == load_task(TaskSelector(family="tiny", seed=5))
-    with pytest.raises(RenderConfigError, match=r"^task.family: "):
+    with pytest.raises(ConfigError, match=r"^task.family: "):
         load_task(TaskSelector(family="no_such_family"))
 
 

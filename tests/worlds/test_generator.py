@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from worlds.family import FAMILY_DIR, ConfigError, FamilyConfig, family_names, load_family
+from ada.validation import ConfigError
+from worlds.family import FAMILY_DIR, FamilyConfig, family_names, load_family
 from worlds.game_sampler import conflicts
 from worlds.generator import (
     GenerationError,

@@ -9,9 +9,10 @@ import json
 import numpy as np
 import pytest
 
+from ada.validation import ConfigError
 from worlds.generator import TaskGenerator, load_family
 from worlds.probes import load_probe, load_probes
-from worlds.task import AGENT, Literal, ObjectType, Rule, Task, TaskValidationError
+from worlds.task import AGENT, Literal, ObjectType, Rule, Task
 from worlds.tokens import (
     GOAL_LEN,
     MASK,
@@ -68,7 +69,7 @@ BASE = "nav_ramp_plateau"
 def _error(mutate) -> str:
     d = copy.deepcopy(load_probe(BASE).to_dict())
     mutate(d)
-    with pytest.raises(TaskValidationError) as e:
+    with pytest.raises(ConfigError) as e:
         Task.from_dict(d)
     return str(e.value)
 
@@ -139,9 +140,9 @@ def test_goal_object_must_exist() -> None:
 def test_object_inside_wall_and_bad_json() -> None:
     msg = _error(lambda d: d["world"]["terrain"]["walls"].append([4, 4]))
     assert "objects[0]" in msg and "wall tile (4, 4)" in msg
-    with pytest.raises(TaskValidationError, match="not valid JSON"):
+    with pytest.raises(ConfigError, match="not valid JSON"):
         Task.from_json("{not json")
-    with pytest.raises(TaskValidationError, match="task: expected an object"):
+    with pytest.raises(ConfigError, match="task: expected an object"):
         Task.from_json(json.dumps([1, 2]))
 
 
@@ -229,17 +230,17 @@ def test_400_digit_integer_is_a_short_validation_error(mutate) -> None:
 def test_400_digit_integer_in_json_text_names_the_field() -> None:
     text = load_probe(BASE).to_json().replace('"trials":3', '"trials":' + "9" * 400)
     assert "9" * 400 in text
-    with pytest.raises(TaskValidationError, match=r"^task\.episode\.trials: 999") as e:
+    with pytest.raises(ConfigError, match=r"^task\.episode\.trials: 999") as e:
         Task.from_json(text)
     assert len(str(e.value)) < 200
 
 
 def test_overlong_and_deeply_nested_json_are_one_line_errors() -> None:
-    with pytest.raises(TaskValidationError, match="^task: not valid JSON") as e:
+    with pytest.raises(ConfigError, match="^task: not valid JSON") as e:
         Task.from_json('{"world": ' + "1" * 5000 + "}")  # past Python's int digit limit
     assert "\n" not in str(e.value)
     deep = "[" * 200_000 + "]" * 200_000
-    with pytest.raises(TaskValidationError, match="^task: JSON nested too deeply"):
+    with pytest.raises(ConfigError, match="^task: JSON nested too deeply"):
         Task.from_json(deep)
     # nesting the parser can read is quoted shortly, not in full
     msg = _error(lambda d: d.update(description=[[[[[[[[["x"]]]]]]]]]))
@@ -248,11 +249,11 @@ def test_overlong_and_deeply_nested_json_are_one_line_errors() -> None:
 
 def test_literal_argument_rules() -> None:
     cube = ObjectType("cube", "red")
-    with pytest.raises(TaskValidationError, match="^a: hold"):
+    with pytest.raises(ConfigError, match="^a: hold"):
         Literal("hold", cube, ObjectType("sphere", "red"))
-    with pytest.raises(TaskValidationError, match="^b: "):
+    with pytest.raises(ConfigError, match="^b: "):
         Literal("near", cube, cube)
-    with pytest.raises(TaskValidationError, match="condition.negated"):
+    with pytest.raises(ConfigError, match="condition.negated"):
         Rule(Literal("hold", AGENT, cube, negated=True), None)
 
 

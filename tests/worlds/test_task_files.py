@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from ada.validation import ConfigError
 from worlds.family import load_family
 from worlds.generator import TaskGenerator
-from worlds.task import TaskValidationError
 from worlds.task_files import jsonl_records, record_name, task_from_json_file, task_from_record
 
 
@@ -28,9 +28,9 @@ def test_plain_and_wrapped_records_give_back_the_same_tasks(tmp_path: Path) -> N
 def test_bad_json_and_bad_task_name_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"task": 1}\n{not json\n')
-    with pytest.raises(TaskValidationError, match=r"bad\.jsonl:2: not valid JSON"):
+    with pytest.raises(ConfigError, match=r"bad\.jsonl:2: not valid JSON"):
         jsonl_records(path)
-    with pytest.raises(TaskValidationError, match=r"bad\.jsonl:1: "):
+    with pytest.raises(ConfigError, match=r"bad\.jsonl:1: "):
         task_from_record({"task": {"world": 3}}, f"{path}:1")
 
 
@@ -45,7 +45,7 @@ def task_json() -> str:
 def test_invalid_utf8_in_jsonl_names_file_line_and_column(tmp_path: Path, task_json: str) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_bytes(task_json.encode() + b'\n\n{"name": "caf\xe9"}\n')  # latin-1, not UTF-8
-    with pytest.raises(TaskValidationError) as e:
+    with pytest.raises(ConfigError) as e:
         jsonl_records(path)
     assert str(e.value).startswith(f"{path}:3: not valid UTF-8 (byte 0xe9 at column 14)")
     assert "\n" not in str(e.value)
@@ -61,7 +61,7 @@ def test_invalid_utf8_in_json_names_the_file(tmp_path: Path, task_json: str) -> 
     column = lines[line - 1].index(b"\xff") + 1
     path = tmp_path / "bad.json"
     path.write_bytes(data)
-    with pytest.raises(TaskValidationError) as e:
+    with pytest.raises(ConfigError) as e:
         task_from_json_file(path)
     assert str(e.value).startswith(f"{path}:{line}: not valid UTF-8 (byte 0xff at column "
                                    f"{column})")
@@ -73,25 +73,25 @@ def test_json_file_reads_a_task_and_names_the_file_in_task_errors(tmp_path: Path
     path.write_bytes(b"\xef\xbb\xbf" + task_json.encode())  # a BOM, as some editors write
     assert task_from_json_file(path).to_json() == task_json
     path.write_text(task_json.replace('"trials":', '"trials":2.5,"x":', 1))
-    with pytest.raises(TaskValidationError, match=rf"^{path}: task\.episode: unknown field"):
+    with pytest.raises(ConfigError, match=rf"^{path}: task\.episode: unknown field"):
         task_from_json_file(path)
-    with pytest.raises(TaskValidationError, match=rf"^{tmp_path}: cannot read the task file"):
+    with pytest.raises(ConfigError, match=rf"^{tmp_path}: cannot read the task file"):
         task_from_json_file(tmp_path)  # a directory
 
 
 def test_deep_nesting_and_huge_numbers_name_file_and_line(tmp_path: Path, task_json: str) -> None:
     path = tmp_path / "deep.jsonl"
     path.write_text(task_json + "\n" + "[" * 200_000 + "]" * 200_000 + "\n")
-    with pytest.raises(TaskValidationError, match=rf"^{path}:2: JSON nested too"):
+    with pytest.raises(ConfigError, match=rf"^{path}:2: JSON nested too"):
         jsonl_records(path)
     path = tmp_path / "big.jsonl"
     trials = json.loads(task_json)["episode"]["trials"]
     path.write_text(task_json.replace(f'"trials":{trials}', '"trials":' + "7" * 400) + "\n")
     (lineno, record), = jsonl_records(path)
-    with pytest.raises(TaskValidationError) as e:
+    with pytest.raises(ConfigError) as e:
         task_from_record(record, f"{path}:{lineno}")
     msg = str(e.value)
     assert msg.startswith(f"{path}:1: task.episode.trials: 777") and len(msg) < 300
     path.write_text('{"task": ' + "7" * 5000 + "}\n")  # beyond Python's int digit limit
-    with pytest.raises(TaskValidationError, match=rf"^{path}:1: not valid JSON"):
+    with pytest.raises(ConfigError, match=rf"^{path}:1: not valid JSON"):
         jsonl_records(path)

@@ -15,12 +15,12 @@ from ada.bayes.levers import (
     KINDS,
     LeverFamily,
     LeverTask,
-    LeverTaskError,
     LeverTaskGenerator,
     complexity,
     noop_score,
 )
 from ada.bayes.levers_vec import VectorLevers
+from ada.validation import ConfigError
 from worlds.env_batch import BatchStep
 from worlds.split import Split
 
@@ -64,7 +64,7 @@ def test_task_id_is_hash_of_canonical_json() -> None:
 ])
 def test_task_validation_names_field(kwargs: dict, match: str) -> None:
     args = {"kind": "learnable", "probs": (0.0, 0.9), "horizon": 5, **kwargs}
-    with pytest.raises(LeverTaskError, match=match):
+    with pytest.raises(ConfigError, match=match):
         LeverTask(**args)
 
 
@@ -79,7 +79,7 @@ def test_task_validation_names_field(kwargs: dict, match: str) -> None:
     ('{"kind": "trivial", "probs": [0.5, 0.5], "horizon": 3.0}', r"LeverTask\.horizon"),
 ])
 def test_from_json_rejects_malformed(text: str, match: str) -> None:
-    with pytest.raises(LeverTaskError, match=match):
+    with pytest.raises(ConfigError, match=match):
         LeverTask.from_json(text)
 
 
@@ -95,14 +95,14 @@ def test_from_json_rejects_malformed(text: str, match: str) -> None:
     ({"trivial_p": 0.5}, r"LeverFamily\.trivial_p"),
 ])
 def test_family_validation_names_field(kwargs: dict, match: str) -> None:
-    with pytest.raises(LeverTaskError, match=match):
+    with pytest.raises(ConfigError, match=match):
         LeverFamily(**kwargs)
 
 
 def test_family_from_dict() -> None:
     fam = LeverFamily.from_dict({"n_levers": 3, "weights": [1, 0, 2], "good_p": [0.5, 0.6]})
     assert fam == LeverFamily(n_levers=3, weights=(1.0, 0.0, 2.0), good_p=(0.5, 0.6))
-    with pytest.raises(LeverTaskError, match=r"unknown keys \['levers'\].*allowed keys: .*"
+    with pytest.raises(ConfigError, match=r"unknown keys \['levers'\].*allowed keys: .*"
                                               r"'n_levers'"):
         LeverFamily.from_dict({"levers": 3})
 
@@ -188,7 +188,7 @@ def test_generate_distinct_and_deterministic() -> None:
     learn = gen.generate(7, 30, kind="learnable")
     assert len({t.task_id for t in learn}) == 30 and {t.kind for t in learn} == {"learnable"}
     assert len(LeverTaskGenerator(LeverFamily()).generate(0, 5, kind="impossible")) == 5
-    with pytest.raises(LeverTaskError, match="kind: 'x'"):
+    with pytest.raises(ConfigError, match="kind: 'x'"):
         gen.generate(0, 2, kind="x")
 
 
