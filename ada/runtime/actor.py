@@ -95,8 +95,7 @@ class Actor:
         self.sync_weights()
         ro = self.rollout
         if ro.obs is None:
-            ro.obs = self.env.reset()
-            ro.first = np.ones(self.env.num_envs, dtype=bool)
+            ro.reset()
         T, B = self.unroll_length, self.env.num_envs
         hidden0, valid0 = memory_to_numpy(ro.state)
         obs_steps = [ro.obs]
@@ -160,8 +159,7 @@ class Actor:
                 self._ep_rewards = np.asarray(state["ep_rewards"], np.float32).copy()
                 self._ep_len = np.asarray(state["ep_len"], np.int64).copy()
         else:
-            ro.obs = None
-            ro.state = self.agent.initial_memory(self.env.num_envs, device="cpu")
+            ro.obs = None  # the next unroll resets the envs and the memory
         self.rng.bit_generator.state = state["rng"]
         self.frames = int(state["frames"])
 

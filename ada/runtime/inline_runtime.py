@@ -14,14 +14,13 @@ from typing import Any
 
 import torch
 
-from ada.envs import min_episode_length
 from ada.runtime.actor_host import ActorHost
-from ada.runtime.task_feed import TaskFeed, queue_target
+from ada.runtime.task_feed import FedRuntime, make_task_feed
 from ada.runtime.trajectory import Trajectory
 from ada.runtime.weights import InlineWeightSource
 
 
-class InlineRuntime:
+class InlineRuntime(FedRuntime):
     """`num_actors` `ActorHost`s stepped one after another in this process."""
 
     overlap = False
@@ -29,12 +28,8 @@ class InlineRuntime:
     def __init__(self, cfg: Any, state: dict[str, torch.Tensor], curriculum: Any = None,
                  use_grad_flags: bool = False) -> None:
         rt = cfg.runtime
-        min_len = min_episode_length(cfg.env)
-        use_tasks = curriculum is not None and min_len is not None
-        self.feed = TaskFeed(curriculum, rt.num_actors,
-                             queue_target(rt.envs_per_actor, rt.unroll_length, min_len)
-                             if use_tasks and min_len is not None else 0,
-                             cfg.seed, use_grad_flags) if use_tasks else None
+        self.feed = make_task_feed(cfg, curriculum, use_grad_flags)
+        use_tasks = self.feed is not None
         self.weights = InlineWeightSource(0, state)
         self.hosts = [ActorHost(cfg, i, use_tasks=use_tasks, use_grad_flags=use_grad_flags,
                                 remote=False) for i in range(rt.num_actors)]
@@ -74,18 +69,6 @@ class InlineRuntime:
     def load_actor_states(self, states: list[dict[str, Any]]) -> None:
         for host, state in zip(self.hosts, states, strict=True):
             host.load_state_dict(state)
-
-    def feed_state(self) -> dict[str, Any] | None:
-        return None if self.feed is None else self.feed.state_dict()
-
-    def load_feed_state(self, state: dict[str, Any], task_from_json: Any) -> None:
-        if self.feed is not None:
-            self.feed.load_state_dict(state, task_from_json)
-
-    @property
-    def samples(self) -> int:
-        """`curriculum.sample` calls made for the actors."""
-        return 0 if self.feed is None else self.feed.samples
 
     def close(self) -> None:
         for host in self.hosts:

@@ -42,9 +42,8 @@ from typing import Any
 
 import torch
 
-from ada.envs import min_episode_length
 from ada.runtime.actor_host import ActorHost
-from ada.runtime.task_feed import TaskFeed, queue_target
+from ada.runtime.task_feed import FedRuntime, make_task_feed
 from ada.runtime.trajectory import Trajectory
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ def _actor_died_errors() -> tuple[type[BaseException], ...]:
     return tuple(getattr(rex, n) for n in names if hasattr(rex, n))
 
 
-class RayRuntime:
+class RayRuntime(FedRuntime):
     """Actors as Ray actor processes for one `Trainer` (see module docstring)."""
 
     def __init__(self, cfg: Any, state: dict[str, torch.Tensor], curriculum: Any = None,
@@ -115,12 +114,8 @@ class RayRuntime:
         self._check_resources(rt)
         self._remote_cls = ray.remote(ActorHost)
         self.weights = RayWeightSource(0, state)
-        min_len = min_episode_length(cfg.env)
-        self.use_tasks = curriculum is not None and min_len is not None
-        self.feed = TaskFeed(curriculum, self.num_actors,
-                             queue_target(rt.envs_per_actor, rt.unroll_length, min_len)
-                             if self.use_tasks and min_len is not None else 0,
-                             cfg.seed, use_grad_flags) if self.use_tasks else None
+        self.feed = make_task_feed(cfg, curriculum, use_grad_flags)
+        self.use_tasks = self.feed is not None
         self.incarnations = [0] * self.num_actors
         self.restarts = 0
         self.handles = [self._spawn(i) for i in range(self.num_actors)]
@@ -232,18 +227,6 @@ class RayRuntime:
     def load_actor_states(self, states: list[dict[str, Any]]) -> None:
         if states:
             raise ValueError("a Ray run restores no actor states")
-
-    def feed_state(self) -> dict[str, Any] | None:
-        return None if self.feed is None else self.feed.state_dict()
-
-    def load_feed_state(self, state: dict[str, Any], task_from_json: Any) -> None:
-        if self.feed is not None:
-            self.feed.load_state_dict(state, task_from_json)
-
-    @property
-    def samples(self) -> int:
-        """`curriculum.sample` calls made for the actors."""
-        return 0 if self.feed is None else self.feed.samples
 
     # ---- inspection and shutdown -------------------------------------------------------------
     def actor_versions(self) -> list[int]:

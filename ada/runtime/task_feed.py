@@ -145,4 +145,37 @@ class TaskFeed:
         self.samples = int(state["samples"])
 
 
-__all__ = ["TaskFeed", "TaskQueue", "TaskQueueEmptyError", "queue_target"]
+def make_task_feed(cfg: Any, curriculum: Any, use_grad_flags: bool) -> TaskFeed | None:
+    """The run's feed, sized for its env kind; None where there are no tasks to push."""
+    from ada.envs import min_episode_length
+
+    min_len = min_episode_length(cfg.env)
+    if curriculum is None or min_len is None:
+        return None
+    rt = cfg.runtime
+    return TaskFeed(curriculum, rt.num_actors,
+                    queue_target(rt.envs_per_actor, rt.unroll_length, min_len), cfg.seed,
+                    use_grad_flags)
+
+
+class FedRuntime:
+    """What both runtimes do with their `feed` (a `TaskFeed`, or None): checkpoint state and
+    the count of curriculum samples."""
+
+    feed: TaskFeed | None
+
+    def feed_state(self) -> dict[str, Any] | None:
+        return None if self.feed is None else self.feed.state_dict()
+
+    def load_feed_state(self, state: dict[str, Any], task_from_json: Any) -> None:
+        if self.feed is not None:
+            self.feed.load_state_dict(state, task_from_json)
+
+    @property
+    def samples(self) -> int:
+        """`curriculum.sample` calls made for the actors."""
+        return 0 if self.feed is None else self.feed.samples
+
+
+__all__ = ["FedRuntime", "TaskFeed", "TaskQueue", "TaskQueueEmptyError", "make_task_feed",
+           "queue_target"]
