@@ -1,0 +1,555 @@
+"""The privileged expert: plays any task of the task space in first person, closed loop.
+
+It reads the true state of its `WorldEnv` (object poses and types, the held object, every rule
+including hidden ones, the terrain) and answers one of the avatar's 13 actions per control
+step, which the caller passes to `WorldEnv.step`: the expert never moves anything itself, so its
+episodes are valid demonstrations. Each step it replans from scratch:
+
+1. the symbolic level (`worlds.expert.symbolic`) picks the rules to fire and the conjunction to
+   satisfy from the multiset of objects present, and names the rules that must not fire now;
+2. the first unmet literal of that step (the next rule's condition, or the conjunction's
+   literals in an order that keeps earlier ones true) becomes a geometric aim;
+3. the motor level (`worlds.expert.motor`, `worlds.expert.navigation`) walks the tile graph,
+   faces, grabs, carries, places, releases or looks, keeping clear of objects whose forbidden
+   rules would fire.
+
+Once the goal holds it does nothing that could break it (the no-op), and it acts again only when
+the goal stops holding. `Expert.report` says per trial what it was doing and, when it failed,
+why (no plan, navigation stuck, grab missed, ...), which is what `tools/audit_tasks.py` counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mujoco
+import numpy as np
+
+from worlds import predicates
+from worlds.env import AGENT_CENTRE_HEIGHT, WorldEnv
+from worlds.expert.motor import (
+    NOOP,
+    WALK_ARC,
+    A,
+    Body,
+    face,
+    hand_height,
+    look,
+    pitch_to,
+    turn,
+    walk,
+    wrap,
+)
+from worlds.expert.navigation import TileMap, tile_centre
+from worlds.expert.symbolic import Plan, SymbolicPlanner, state_of
+from worlds.scene import SLOT_HALF_SIZE, SLOT_SHAPE
+from worlds.task import AGENT, COLOURS, SHAPES, Literal, ObjectType
+
+GRAB_RANGE = 1.4  # metres, horizontal: where the expert stops to grab (reach is 2 m)
+PREPITCH_RANGE = 2.6  # metres: from here in, the head tilts towards an object to grab
+BUMP_RADIUS = 0.65  # metres around an object the expert does not mean to touch
+NEAR_KEEP_OUT = 1.3  # metres from an object it must not be near (the threshold is 1 m)
+CARRY_KEEP_OUT = 2.0  # metres from an object the held one must not come near
+CARRY_PITCH = -0.15  # head pitch while carrying: the held object rides above ramps
+PLACE_PITCH = -0.6  # head pitch that lifts a held object above a cube for on()
+RELEASE_GAP = 0.75  # metres, horizontal, between a carried object and its partner at release
+ON_ALIGN = 0.07  # metres: how far a carried object may be off its support's centre at release
+STEP_COST = 3.0  # metres-equivalent of one plan step (face, grab, place) when choosing plans
+GATHER_GAP = 1.6  # metres: two objects the avatar must be near at once must lie closer
+STUCK_STEPS = 10  # steps of walking without progress that count as being stuck
+ESCAPE = (A["backward"], A["backward"], A["strafe_left"], A["strafe_left"], A["forward"])
+_FORWARD = (A["forward"], A["forward_left"], A["forward_right"])
+_RAY_GROUPS = np.array([1, 1, 0, 0, 0, 0], np.uint8)  # terrain and objects, not the avatar
+_ORDER = {"on": 0, "near_pair": 1, "hold": 2, "near": 3, "see": 4}
+
+CAUSES = ("no_plan", "plan_lost", "no_path", "navigation_stuck", "grab_missed", "sticky_grab",
+          "object_lost", "time_out")
+
+
+@dataclass
+class TrialReport:
+    """What the expert did in one trial (kept for the audit and the videos' overlays)."""
+
+    planned: bool = True
+    plan_steps: int | None = None
+    phase: str = ""
+    stuck: int = 0
+    grab_misses: int = 0
+    no_path: int = 0
+    plan_lost: bool = False
+    sticky: bool = False
+    lost: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def cause(self) -> str:
+        """The most likely reason the goal was never reached in this trial."""
+        if not self.planned:
+            return "no_plan"
+        if self.plan_lost:
+            return "plan_lost"
+        if self.sticky:
+            return "sticky_grab"
+        if self.lost:
+            return "object_lost"
+        if self.no_path > 5:
+            return "no_path"
+        if self.grab_misses > 5:
+            return "grab_missed"
+        if self.stuck > 0:
+            return "navigation_stuck"
+        return "time_out"
+
+
+def _kind(lit: Literal) -> str:
+    return "near_pair" if lit.predicate == "near" and lit.a != AGENT else lit.predicate
+
+
+class Expert:
+    """The closed-loop expert of one env (see the module docstring); `act()` once per step."""
+
+    def __init__(self, env: WorldEnv) -> None:
+        self.env = env
+        self._task = None
+        self._conjunct: int | None = None
+        self._trial_key: tuple[int, int] | None = None
+        self.report = TrialReport()
+        self.reports: list[TrialReport] = []
+
+    # ---- bookkeeping -----------------------------------------------------------------------
+    def _on_task(self) -> None:
+        task = self.env.task
+        assert task is not None
+        self._task = task
+        self.tiles = TileMap(task.world.terrain)
+        self.planner = SymbolicPlanner.for_task(task)
+        self._conj = [predicates.compile_literals(c) for c in task.game.goal.disjuncts]
+        self.reports = []
+        self._trial_key = None
+        self._conjunct = None
+
+    def _on_trial(self) -> None:
+        if self._trial_key is not None and self._trial_key[0] == self.env.trial:
+            return
+        self.report = TrialReport()
+        self.reports.append(self.report)
+        self._trial_key = (self.env.trial, 0)
+        self._trail: list[np.ndarray] = []
+        self._escape: list[int] = []
+        self._see_turn = 0
+
+    def _types(self) -> list[ObjectType]:
+        sc = self.env.scene
+        return [ObjectType(SHAPES[SLOT_SHAPE[s]], COLOURS[sc.colour[s]])
+                for s in np.flatnonzero(sc.present)]
+
+    def _slots(self, t: ObjectType) -> np.ndarray:
+        sc = self.env.scene
+        return np.flatnonzero(sc.present & (SHAPES.index(t.shape) == SLOT_SHAPE)
+                              & (sc.colour == COLOURS.index(t.colour)))
+
+    # ---- one control step ------------------------------------------------------------------
+    def act(self) -> int:
+        env = self.env
+        if env.task is not self._task:
+            self._on_task()
+        if env.t_in_trial == 0 or self._trial_key is None:
+            self._on_trial()
+        self.body = Body(env.scene)
+        if self._escape:
+            return self._escape.pop(0)
+        state = state_of(self._types())
+        plan = self._choose(self.planner.plans(state))
+        if plan is None:
+            if env.t_in_trial == 0:
+                self.report.planned = False
+            else:
+                self.report.plan_lost = True
+            self.report.phase = "no plan"
+            return NOOP
+        if self.report.plan_steps is None:
+            self.report.plan_steps = plan.steps
+        if env.goal_holds:
+            self.report.phase = "keep"
+            return NOOP
+        danger = [self.planner.rules[i].condition for i in self.planner.danger(state, plan)]
+        if plan.rules:
+            rule = self.planner.rules[plan.rules[0]]
+            self.report.phase = f"fire {rule}"
+            return self._achieve(rule.condition, danger, final=False)
+        return self._goal_step(plan, danger)
+
+    def _choose(self, plans: list[Plan]) -> Plan | None:
+        """The plan with the least estimated walking, keeping the conjunction chosen before
+        unless another is much cheaper (so the expert does not dither between two)."""
+        if not plans:
+            return None
+        costs = {p.conjunct: self._cost(p) for p in plans}
+        best = min(plans, key=lambda p: costs[p.conjunct])
+        kept = next((p for p in plans if p.conjunct == self._conjunct), None)
+        if kept is not None and costs[kept.conjunct] <= 1.5 * costs[best.conjunct] + 2.0:
+            return kept
+        self._conjunct = best.conjunct
+        return best
+
+    def _cost(self, plan: Plan) -> float:
+        """Metres walked to visit each step's objects in turn (a product appears where its
+        last input was), plus a fixed cost per step for facing, grabbing and placing."""
+        sc = self.env.scene
+        pos = sc.object_positions()
+        where: dict[ObjectType, np.ndarray] = {}
+        for s in np.flatnonzero(sc.present):
+            t = ObjectType(SHAPES[SLOT_SHAPE[s]], COLOURS[sc.colour[s]])
+            if t not in where or np.linalg.norm(pos[s, :2] - self.body.xy) < np.linalg.norm(
+                    where[t] - self.body.xy):
+                where[t] = pos[s, :2].copy()
+        here, total = self.body.xy, 0.0
+        steps = [(self.planner.rules[r].condition, self.planner.rules[r].product)
+                 for r in plan.rules]
+        steps += [(lit, None) for lit in self._task.game.goal.disjuncts[plan.conjunct]
+                  if not lit.negated]
+        for lit, product in steps:
+            for o in lit.objects:
+                p = where.get(o, here)
+                total += float(np.linalg.norm(p - here))
+                here = p
+            if product is not None:
+                where[product] = here
+        return total + STEP_COST * len(steps)
+
+    def _goal_step(self, plan: Plan, danger: list[Literal]) -> int:
+        conj = self._task.game.goal.disjuncts[plan.conjunct]
+        truth = predicates.evaluate(self._conj[plan.conjunct], self.env.state)
+        negated = [lit for lit in conj if lit.negated]
+        order = sorted((i for i, lit in enumerate(conj) if not lit.negated),
+                       key=lambda i: _ORDER[_kind(conj[i])])
+        gather = self._gather(conj, danger + negated)
+        if gather is not None:
+            return gather
+        held_goal = {lit.b for lit in conj if lit.predicate == "hold" and not lit.negated}
+        for i in order:
+            if not truth[i]:
+                self.report.phase = f"goal {conj[i]}"
+                keep = bool(set(conj[i].objects) & held_goal)
+                return self._achieve(conj[i], danger + negated, final=not keep)
+        for i, lit in enumerate(conj):
+            if lit.negated and not truth[i]:
+                self.report.phase = f"goal {lit}"
+                return self._undo(lit, danger + negated)
+        return NOOP
+
+    def _gather(self, conj: tuple[Literal, ...], danger: list[Literal]) -> int | None:
+        """near(agent, x) and near(agent, y) with x and y far apart cannot both hold where
+        they lie: carry x over to y first (None when there is nothing to gather)."""
+        near = [lit.b for lit in conj if lit.predicate == "near" and lit.a == AGENT
+                and not lit.negated]
+        if len(near) < 2:
+            return None
+        slots = [self._nearest(t) for t in near]
+        if min(slots) < 0:
+            return None
+        pos = self.env.scene.object_positions()
+        x, y = slots[0], slots[1]
+        if np.linalg.norm(pos[x, :2] - pos[y, :2]) <= GATHER_GAP and self.env.scene.held != x:
+            return None
+        if self.env.scene.held == x and np.linalg.norm(pos[x, :2] - pos[y, :2]) <= RELEASE_GAP:
+            return None if self._speed() > 0.3 else A["grab"]
+        self.report.phase = f"gather {near[0].name} to {near[1].name}"
+        return self._put_near(x, y, danger, release=True)
+
+    # ---- constraints -----------------------------------------------------------------------
+    def _constraints(self, danger: list[Literal], targets: set[int]
+                     ) -> tuple[list[tuple[np.ndarray, float]], set[int]]:
+        """Circles (centre, radius) to keep the avatar out of, and slots it must not grab."""
+        sc = self.env.scene
+        pos = sc.object_positions()
+        held = sc.held
+        held_type = None
+        if held >= 0:
+            held_type = ObjectType(SHAPES[SLOT_SHAPE[held]], COLOURS[sc.colour[held]])
+        avoid: list[tuple[np.ndarray, float]] = []
+        no_grab: set[int] = set()
+        for lit in danger:
+            if lit.predicate == "hold":
+                no_grab |= set(self._slots(lit.b).tolist())
+            elif lit.predicate == "near" and lit.a == AGENT:
+                avoid += [(pos[s, :2].copy(), NEAR_KEEP_OUT) for s in self._slots(lit.b)]
+            elif lit.predicate in ("near", "on") and held_type in (lit.a, lit.b):
+                other = lit.b if held_type == lit.a else lit.a
+                avoid += [(pos[s, :2].copy(), CARRY_KEEP_OUT) for s in self._slots(other)
+                          if s != held]
+        for s in np.flatnonzero(sc.present):
+            if s != held and s not in targets:
+                avoid.append((pos[s, :2].copy(), BUMP_RADIUS))
+        return avoid, no_grab
+
+    # ---- skills ----------------------------------------------------------------------------
+    def _achieve(self, lit: Literal, danger: list[Literal], final: bool) -> int:
+        kind = _kind(lit)
+        if kind in ("hold", "near", "see"):
+            slot = self._nearest(lit.b)
+            if slot < 0:
+                self.report.lost = True
+                return NOOP
+            if kind == "hold":
+                return self._hold(slot, danger)
+            if kind == "near":
+                return self._near_agent(slot, danger)
+            return self._see(slot, danger)
+        assert isinstance(lit.a, ObjectType)
+        a, b = self._pair(lit)
+        if a < 0 or b < 0:
+            self.report.lost = True
+            return NOOP
+        if kind == "on":
+            return self._put_on(a, b, danger)
+        return self._put_near(a, b, danger, release=final)
+
+    def _nearest(self, t: ObjectType) -> int:
+        slots = self._slots(t)
+        if slots.size == 0:
+            return -1
+        sc = self.env.scene
+        if sc.held in slots:
+            return int(sc.held)
+        d = np.linalg.norm(sc.object_positions()[slots, :2] - self.body.xy, axis=1)
+        return int(slots[np.argmin(d)])
+
+    def _pair(self, lit: Literal) -> tuple[int, int]:
+        """(carried slot, partner slot) for near/on(a, b): for on(), a is carried onto b; for
+        near(), the one already held, else a."""
+        assert isinstance(lit.a, ObjectType)
+        sa, sb = self._slots(lit.a), self._slots(lit.b)
+        if sa.size == 0 or sb.size == 0:
+            return -1, -1
+        held = self.env.scene.held
+        if lit.predicate == "near" and held in sb:
+            return int(held), self._closest(sa, held)
+        a = int(held) if held in sa else self._nearest(lit.a)
+        return a, self._closest(sb, a)
+
+    def _closest(self, slots: np.ndarray, to: int) -> int:
+        pos = self.env.scene.object_positions()
+        d = np.linalg.norm(pos[slots, :2] - pos[to, :2], axis=1)
+        return int(slots[np.argmin(d)])
+
+    def _release_other(self, keep: int) -> int | None:
+        """Lets go of a held object other than `keep` (None if nothing else is held)."""
+        sc = self.env.scene
+        if sc.held < 0 or sc.held == keep:
+            return None
+        if self.env.controller.sticky_grab:
+            self.report.sticky = True
+            return NOOP
+        return A["grab"]
+
+    def _hold(self, slot: int, danger: list[Literal]) -> int:
+        sc = self.env.scene
+        if sc.held == slot:
+            return NOOP
+        a = self._release_other(slot)
+        if a is not None:
+            return a
+        avoid, no_grab = self._constraints(danger, {slot})
+        target = self.env.controller.target_slot()
+        if target == slot and slot not in no_grab:  # on the view ray and in reach: take it
+            return A["grab"]
+        p = sc.object_positions()[slot]
+        d = self.body.distance(p)
+        if d > GRAB_RANGE or not self._within_reach(slot):
+            if d < PREPITCH_RANGE and abs(self.body.bearing(p)) < WALK_ARC:
+                a = look(self.env.controller.pitch_target, pitch_to(self.body, p))
+                if a is not None:  # tilt the head on the way in, so the grab comes sooner
+                    return a
+            return self._goto(p, avoid)
+        a = face(self.body, self.env.controller.pitch_target, p)
+        if a is not None:
+            return a
+        self.report.grab_misses += 1
+        if target >= 0:  # another object is in the way: come round it
+            return A["strafe_left"]
+        return A["forward"] if d > 0.8 else A["backward"]
+
+    def _near_agent(self, slot: int, danger: list[Literal]) -> int:
+        avoid, _ = self._constraints(danger, {slot})
+        p = self.env.scene.object_positions()[slot]
+        return self._goto(p, avoid)
+
+    def _see(self, slot: int, danger: list[Literal]) -> int:
+        sc = self.env.scene
+        avoid, _ = self._constraints(danger, {slot})
+        p = sc.object_positions()[slot]
+        if self.body.distance(p) > 6.0 or not self._line_of_sight(slot):
+            return self._goto(p, avoid)
+        offset = 0.35 if sc.held >= 0 else 0.0  # the held object covers the view's centre
+        self._see_turn += 1
+        yaw_offset = 0.0
+        if self._see_turn > 12:  # facing it did not show it: look past the held object
+            yaw_offset = 0.45 if (self._see_turn // 6) % 2 else -0.45
+        target = p.copy()
+        a = turn(wrap(self.body.bearing(target) + yaw_offset))
+        if a is not None:
+            return a
+        b = look(self.env.controller.pitch_target, pitch_to(self.body, target) + offset)
+        if b is not None:
+            return b
+        if self.body.distance(p) > 1.5:
+            return A["forward"]
+        return A["backward"]
+
+    def _put_near(self, a: int, b: int, danger: list[Literal], release: bool) -> int:
+        sc = self.env.scene
+        if sc.held != a:
+            return self._hold(a, danger)
+        avoid, _ = self._constraints(danger, {a, b})
+        pos = sc.object_positions()
+        pa, pb = pos[a], pos[b]
+        gap = float(np.linalg.norm(pa[:2] - pb[:2]))
+        if self.body.distance(pb) > 1.8 or not self._clear(pb, avoid):
+            return self._goto(pb, avoid)
+        act = turn(self.body.bearing(pb))
+        if act is not None:
+            return act
+        if gap > RELEASE_GAP:
+            return A["forward"]
+        if release and self._speed() < 0.3:
+            return A["grab"]
+        return NOOP
+
+    def _put_on(self, a: int, b: int, danger: list[Literal]) -> int:
+        sc = self.env.scene
+        if sc.held != a:
+            return self._hold(a, danger)
+        avoid, _ = self._constraints(danger, {a, b})
+        pos = sc.object_positions()
+        pa, pb = pos[a], pos[b]
+        act = look(self.env.controller.pitch_target, PLACE_PITCH)
+        if act is not None:
+            return act
+        if self.body.distance(pb) > 1.6 or not self._clear(pb, avoid):
+            return self._goto(pb, avoid)
+        act = turn(self.body.bearing(pb), 0.05)
+        if act is not None:
+            return act
+        heading = np.array([np.cos(self.body.yaw), np.sin(self.body.yaw)])
+        along = float((pb[:2] - pa[:2]) @ heading)
+        if along > ON_ALIGN:
+            return A["forward"]
+        if along < -ON_ALIGN:
+            return A["backward"]
+        top = pb[2] + SLOT_HALF_SIZE[b]
+        if pa[2] - SLOT_HALF_SIZE[a] < top + 0.02:
+            return A["look_up"]
+        if self._speed() > 0.15:
+            return NOOP
+        return A["grab"]
+
+    def _undo(self, lit: Literal, danger: list[Literal]) -> int:
+        """Makes a negated literal true again: drop, walk away, look away, or separate."""
+        sc = self.env.scene
+        pos = sc.object_positions()
+        if lit.predicate == "hold":
+            return self._release_other(-1) or NOOP
+        if lit.predicate == "see":
+            slots = self._slots(lit.b)
+            d = np.mean(pos[slots, :2], axis=0) if slots.size else self.body.xy
+            return turn(wrap(self.body.bearing(d) + np.pi), 0.3) or A["look_up"]
+        if lit.predicate == "near" and lit.a == AGENT:
+            s = self._nearest(lit.b)
+            away = self.body.xy - pos[s, :2]
+            away = away / (np.linalg.norm(away) + 1e-9)
+            avoid, _ = self._constraints(danger, set())
+            return self._goto(np.append(self.body.xy + 1.5 * away, 0.0), avoid)
+        assert isinstance(lit.a, ObjectType)
+        a, b = self._pair(lit)
+        if sc.held != a:
+            return self._hold(a, [])
+        away = pos[a, :2] - pos[b, :2]
+        if np.linalg.norm(away) > 1.8:
+            return A["grab"]
+        target = self.body.xy + 1.5 * away / (np.linalg.norm(away) + 1e-9)
+        return walk(self.body, target)
+
+    # ---- walking ---------------------------------------------------------------------------
+    def _speed(self) -> float:
+        sc = self.env.scene
+        return float(np.linalg.norm(sc.data.qvel[sc.avatar_qvel[:2]]))
+
+    def _line_of_sight(self, slot: int) -> bool:
+        """Whether the ray from the eye to the object's centre meets the object first."""
+        sc = self.env.scene
+        eye = self.body.eye
+        vec = sc.object_positions()[slot] - eye
+        geom = np.zeros(1, np.int32)
+        held = int(sc.slot_body[sc.held]) if sc.held >= 0 else -1  # it moves with the view
+        mujoco.mj_ray(sc.model, sc.data, eye, vec / np.linalg.norm(vec), _RAY_GROUPS, 1, held,
+                      geom)
+        return int(geom[0]) == int(sc.slot_geom[slot])
+
+    def _within_reach(self, slot: int) -> bool:
+        """Whether the object can be faced and grabbed from here: in sight, and resting on a
+        floor at about the avatar's own height (not up a cliff or down a drop)."""
+        sc = self.env.scene
+        floor = sc.object_positions()[slot, 2] - SLOT_HALF_SIZE[slot]
+        return abs(floor - self.body.z) < 0.35 and self._line_of_sight(slot)
+
+    def _clear(self, p: np.ndarray, avoid: list[tuple[np.ndarray, float]]) -> bool:
+        """Whether the avatar can walk straight at `p` on its own level."""
+        here = self.tiles.tile_of(self.body.xy)
+        goal = self.tiles.tile_of(p)
+        if here == goal:
+            return True
+        allowed = {here, goal} | {t for t in self._path_tiles(here, goal)}
+        level = self.tiles.level(here)
+        inside = [(c, r) for c, r in avoid if np.linalg.norm(self.body.xy - c) >= r]
+        return self.tiles.straight(self.body.xy, np.asarray(p[:2], float), allowed, level,
+                                   [(c, r) for c, r in inside
+                                    if np.linalg.norm(np.asarray(p[:2]) - c) > 0.05])
+
+    def _path_tiles(self, here: tuple[int, int], goal: tuple[int, int]) -> list:
+        path = self.tiles.path(here, goal)
+        return path or []
+
+    def _goto(self, p: np.ndarray, avoid: list[tuple[np.ndarray, float]]) -> int:
+        """One step along the tile graph towards point p, clear of the `avoid` circles. A
+        held object is first lifted (head up), so that it clears ramps and low objects."""
+        if self.env.scene.held >= 0 and self.env.controller.pitch_target > CARRY_PITCH + 0.01:
+            return A["look_up"]
+        here = self.tiles.tile_of(self.body.xy)
+        goal = self.tiles.tile_of(p)
+        outside = [(c, r) for c, r in avoid if np.linalg.norm(self.body.xy - c) >= r
+                   and np.linalg.norm(np.asarray(p[:2]) - c) >= r]
+        closed = {self.tiles.tile_of(c) for c, r in outside if r > BUMP_RADIUS}
+        cost = {self.tiles.tile_of(c): 3.0 for c, _ in outside}
+        path = self.tiles.path(here, goal, cost, closed) or self.tiles.path(here, goal, cost)
+        if path is None:
+            self.report.no_path += 1
+            return A["turn_left"]
+        wps = self.tiles.waypoints(path, np.asarray(p[:2], float))
+        if len(path) > 1 and len(wps) > 1 and np.allclose(wps[0][0], tile_centre(here)):
+            wps = wps[1:]
+        target = self.tiles.next_waypoint(self.body.xy, wps, outside)
+        self.debug_target = target
+        action = walk(self.body, target)
+        if action not in _FORWARD:
+            self._trail.clear()
+            return action
+        self._trail.append(self.body.xy.copy())
+        if len(self._trail) > STUCK_STEPS:
+            moved = np.linalg.norm(self._trail[-1] - self._trail[-STUCK_STEPS])
+            if moved < 0.05 * STUCK_STEPS:
+                self.report.stuck += 1
+                self._trail.clear()
+                self._escape = list(ESCAPE[1:])
+                return ESCAPE[0]
+        return action
+
+
+
+def agent_centre(env: WorldEnv) -> np.ndarray:
+    """The avatar's centre as the predicates use it."""
+    p = env.scene.data.xpos[env.scene.avatar_body].copy()
+    p[2] += AGENT_CENTRE_HEIGHT
+    return p
+
+
+__all__ = ["CAUSES", "Expert", "TrialReport", "agent_centre", "hand_height"]

@@ -1,0 +1,152 @@
+"""The expert's paths: shortest walks on the tile graph, smoothed into straight runs.
+
+Paths obey the movement model of `worlds.tile_graph` (level or down freely, up only along a
+ramp), so a path never asks the avatar to climb a cliff. Tiles can carry an extra cost (an
+object to walk around) or be closed (near an object whose rule must not fire). A ramp is
+entered from its low edge: when the path steps onto a ramp from its side, a waypoint just
+inside the low edge comes first, since the side of a ramp is a step half a level high.
+
+`next_waypoint` then looks along the path for the farthest point the avatar can walk to in a
+straight line (through tiles of the path only, on one level, clear of closed points), which
+turns the staircase of tile centres into the diagonal a person would walk.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+
+import numpy as np
+
+from worlds.task import DIRECTION_OFFSETS, TILE_SIZE, Terrain
+from worlds.tile_graph import Tile, can_step, neighbours
+
+RAMP_ENTRY = 0.5  # metres inside a ramp's low edge where a side path joins it: clear of a wall
+SIDE_APPROACH = 0.6  # metres beside a ramp's entry, on the tile a side path comes from
+LINE_STEP = 0.2  # metres between the points tested along a straight run
+BODY_MARGIN = 0.3  # metres each side of a straight run that must also lie on the path
+
+
+def tile_centre(tile: Tile) -> np.ndarray:
+    return np.array([(tile[1] + 0.5) * TILE_SIZE, (tile[0] + 0.5) * TILE_SIZE])
+
+
+class TileMap:
+    """One terrain's tile graph, built once per task."""
+
+    def __init__(self, terrain: Terrain) -> None:
+        self.terrain = terrain
+        self.size = terrain.size
+        self.levels = [list(r) for r in terrain.levels]
+        self.ramps = {(r.row, r.col): r.direction for r in terrain.ramps}
+        self.walls = set(terrain.walls)
+
+    def tile_of(self, xy: np.ndarray) -> Tile:
+        n = self.size
+        x, y = float(xy[0]), float(xy[1])
+        return (min(max(int(y // TILE_SIZE), 0), n - 1), min(max(int(x // TILE_SIZE), 0), n - 1))
+
+    def level(self, tile: Tile) -> int:
+        return self.levels[tile[0]][tile[1]]
+
+    def edges(self, tile: Tile) -> Iterable[tuple[str, Tile]]:
+        for direction, n in neighbours(self.size, tile):
+            if can_step(self.levels, self.ramps, self.walls, tile, direction, n):
+                yield direction, n
+
+    def path(self, start: Tile, goal: Tile, cost: dict[Tile, float] | None = None,
+             closed: set[Tile] | None = None) -> list[Tile] | None:
+        """Cheapest tile path start -> goal (Dijkstra; one per tile step plus `cost` of the
+        tiles entered), avoiding `closed` tiles except the two ends; None if there is none."""
+        cost = cost or {}
+        closed = closed or set()
+        best = {start: 0.0}
+        prev: dict[Tile, Tile] = {}
+        heap = [(0.0, start)]
+        while heap:
+            d, t = heapq.heappop(heap)
+            if t == goal:
+                out = [t]
+                while t in prev:
+                    t = prev[t]
+                    out.append(t)
+                return out[::-1]
+            if d > best.get(t, np.inf):
+                continue
+            for _, n in self.edges(t):
+                if n in closed and n != goal:
+                    continue
+                nd = d + 1.0 + cost.get(n, 0.0)
+                if nd < best.get(n, np.inf):
+                    best[n], prev[n] = nd, t
+                    heapq.heappush(heap, (nd, n))
+        return None
+
+    def reachable(self, start: Tile) -> set[Tile]:
+        seen, stack = {start}, [start]
+        while stack:
+            t = stack.pop()
+            for _, n in self.edges(t):
+                if n not in seen:
+                    seen.add(n)
+                    stack.append(n)
+        return seen
+
+    # ---- waypoints -------------------------------------------------------------------------
+    def waypoints(self, path: list[Tile], goal_xy: np.ndarray) -> list[tuple[np.ndarray, Tile]]:
+        """(point, tile) to walk through: each tile's centre (the last replaced by the goal
+        point), with a ramp's low-edge entry inserted where the path joins a ramp from its
+        side."""
+        out: list[tuple[np.ndarray, Tile]] = []
+        for i, t in enumerate(path):
+            d = self.ramps.get(t)
+            if d is not None and i > 0:
+                dr, dc = DIRECTION_OFFSETS[d]
+                came = (t[0] - path[i - 1][0], t[1] - path[i - 1][1])
+                if came not in ((dr, dc), (-dr, -dc)):  # from a side: enter just inside it, walking
+                    # enter just inside the low edge, across the side from a point beside it
+                    entry = tile_centre(t) - np.array([dc, dr]) * (TILE_SIZE / 2 - RAMP_ENTRY)
+                    beside = entry - np.array([came[1], came[0]]) * SIDE_APPROACH
+                    out.append((beside, path[i - 1]))
+                    out.append((entry, t))
+            out.append((tile_centre(t), t))
+        if out:
+            out[-1] = (np.asarray(goal_xy, float)[:2].copy(), path[-1])
+        return out
+
+    def straight(self, a: np.ndarray, b: np.ndarray, allowed: set[Tile], level: int,
+                 avoid: list[tuple[np.ndarray, float]]) -> bool:
+        """Whether walking a -> b in a straight line keeps the body on `allowed` tiles of one
+        `level`, none of them a ramp, and outside every (centre, radius) in `avoid`."""
+        v = b - a
+        length = float(np.linalg.norm(v))
+        n = max(2, int(length / LINE_STEP) + 1)
+        side = np.array([-v[1], v[0]]) / length * BODY_MARGIN if length > 1e-6 else np.zeros(2)
+        for s in np.linspace(0.0, 1.0, n):
+            p = a + s * v
+            for q in (p, p + side, p - side):
+                t = self.tile_of(q)
+                if t not in allowed or self.level(t) != level or t in self.ramps:
+                    return False
+            for c, r in avoid:
+                if np.linalg.norm(p - c) < r:
+                    return False
+        return True
+
+    def next_waypoint(self, pos: np.ndarray, wps: list[tuple[np.ndarray, Tile]],
+                      avoid: list[tuple[np.ndarray, float]]) -> np.ndarray:
+        """The farthest waypoint reachable in a straight line from `pos` (else the first)."""
+        here = self.tile_of(pos)
+        level = self.level(here)
+        allowed = {here}
+        best = wps[0][0]
+        for p, t in wps:
+            allowed.add(t)
+            if self.level(t) != level or t in self.ramps:
+                break
+            if self.straight(pos, p, allowed, level, avoid):
+                best = p
+        return best
+
+
+__all__ = ["TileMap", "tile_centre"]
