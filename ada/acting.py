@@ -76,6 +76,16 @@ class Policy(Protocol):
         ...
 
 
+@runtime_checkable
+class PrivilegedPolicy(Protocol):
+    """A policy that reads the true state of the envs it acts in (the expert): `Rollout`
+    hands it the env batch's `envs` before the first step. It still acts only through the
+    actions it returns."""
+
+    def attach(self, envs: Sequence[Any]) -> None:
+        ...
+
+
 class SingleEnvActing:
     """`act` for one env on top of `step`: for callers that hold one observation dict."""
 
@@ -107,6 +117,12 @@ class Rollout:
         self.obs: dict[str, np.ndarray] | None = None
         self.first = np.ones(env.num_envs, dtype=bool)
         self.state: Any = policy.initial_state(env.num_envs)
+        if isinstance(policy, PrivilegedPolicy):
+            envs = getattr(env, "envs", None)
+            if envs is None:
+                raise ValueError(f"policy: {type(policy).__name__} reads the true state of "
+                                 f"each env, and {type(env).__name__} does not expose its envs")
+            policy.attach(envs)
 
     def reset(self) -> dict[str, np.ndarray]:
         """Start every env's episode afresh (the policy's state too)."""
@@ -129,5 +145,5 @@ class Rollout:
         return Transition(obs, first, decision, out, decision_s)
 
 
-__all__ = ["Policy", "PolicyStep", "Rngs", "Rollout", "SingleEnvActing", "Transition",
-           "sample_actions", "uniforms"]
+__all__ = ["Policy", "PolicyStep", "PrivilegedPolicy", "Rngs", "Rollout", "SingleEnvActing",
+           "Transition", "sample_actions", "uniforms"]

@@ -2,8 +2,10 @@
 
 The question is whether the agent adapts: within an episode the world resets at every trial but
 the agent's memory does not, so its score should rise from trial 1 to trial k. The agent and the
-baselines (random, noop) play the same tasks on the same seeds (see `ada.eval.trials`), so the
-gap between them is the agent's and not the luck of the draw. Tasks are
+baselines (random, noop, and the privileged planner expert with `baselines=[random,noop,expert]`)
+play the same tasks on the same seeds (see `ada.eval.trials`), so the gap between them is the
+agent's and not the luck of the draw. With the expert among them, every policy's scores are also
+reported divided by the expert's last-trial score on each task (`ada.eval.normalised`). Tasks are
 
 * `heldout`: drawn from the test side of the checkpoint's own train/test split (never trained
   on), with the checkpoint's family, held-out fraction and salt;
@@ -17,8 +19,9 @@ Examples (from the repository root):
     python -m ada.evaluate checkpoint=... tasks=my_tasks.jsonl trials=5 episodes=4 videos=0
 
 Everything goes to `out`: results.json (settings, summary, raw returns and seeds),
-per_trial.csv (policy, trial, mean, median, p20, n_tasks), per_task.csv, plot.png and
-videos/*.mp4 of the agent. The config is validated before anything heavy is loaded; a wrong
+per_trial.csv (policy, trial, mean, median, p20, n_tasks), per_task.csv, plot.png,
+per_trial_normalised.csv (with the expert: the same columns plus n_excluded) and videos/*.mp4
+of the agent. The config is validated before anything heavy is loaded; a wrong
 value exits with status 2 and one line naming the field and the allowed values.
 """
 
@@ -56,6 +59,9 @@ if TYPE_CHECKING:  # the library imports torch; the CLI loads it only after vali
 
 TASK_SOURCES = ("heldout", "probes")
 DEFAULT_HELDOUT_TASKS = 20
+# after training, the agent is also measured against the expert (a 3D-world-only policy; this
+# module evaluates world agents only), so the report shows how close it comes to solving tasks
+POST_TRAINING_BASELINES = ("random", "noop", "expert")
 MAX_VIEW_SIZE = 2048
 TOP_FIELDS = ("checkpoint", "tasks", "n_tasks", "trials", "trial_steps", "episodes", "seed",
               "baselines", "greedy", "batch_size", "videos", "overview_size", "fps", "out")
@@ -255,7 +261,10 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
 
 def format_table(summary: Summary) -> str:
     """policy x trial, each cell "mean / median / p20", the gain from trial 1 to trial k, then
-    the first policy against each other one, paired by task."""
+    the first policy against each other one, paired by task; with the expert evaluated, then
+    the expert-normalised median / p20 per trial (`ada.eval.normalised.format_normalised`)."""
+    from ada.eval.normalised import format_normalised
+
     policies = list(dict.fromkeys(r["policy"] for r in summary.rows))
     trials = max(r["trial"] for r in summary.rows)
     n = summary.rows[0]["n_tasks"]
@@ -275,25 +284,36 @@ def format_table(summary: Summary) -> str:
         lines.append(f"{policies[0]} - {other}: {v['mean']:+.3f} +- {v['se']:.3f} (mean over "
                      f"trials, paired s.e. over {v['n_tasks']} tasks); {policies[0]} higher on "
                      f"{v['higher']}, lower on {v['lower']}")
+    if summary.normalised:
+        lines.append(format_normalised(summary.normalised))
     return "\n".join(lines)
 
 def heldout_evaluation(cfg: Any) -> dict[str, Any]:
-    """The trained agent vs random and no-op on held-out tasks, trial by trial (ada.evaluate),
-    written to out_dir/eval; returns the per-trial means, the trial-1-to-k gains and the agent
-    minus each baseline paired by task (mean, s.e., tasks higher / lower)."""
+    """The trained agent vs random, no-op and the expert on held-out tasks, trial by trial
+    (ada.evaluate), written to out_dir/eval; returns the per-trial means, the trial-1-to-k
+    gains, the agent minus each baseline paired by task (mean, s.e., tasks higher / lower) and
+    the expert-normalised median per trial with the number of tasks it leaves out."""
     out = Path(cfg.out_dir) / "eval"
     result = run(EvalConfig(checkpoint=str(Path(cfg.out_dir) / "checkpoints"),
                             tasks="heldout", n_tasks=cfg.eval_tasks, trials=cfg.eval_trials,
-                            seed=cfg.seed, videos=cfg.eval_videos, out=str(out)),
+                            seed=cfg.seed, baselines=POST_TRAINING_BASELINES,
+                            videos=cfg.eval_videos, out=str(out)),
                  log=lambda msg: print(msg, file=sys.stderr))
     print(format_table(result.summary), file=sys.stderr)
     means: dict[str, list[float]] = {}
     for row in result.summary.rows:
         means.setdefault(row["policy"], []).append(round(row["mean"], 4))
+    normalised: dict[str, list[float | None]] = {}
+    for row in result.summary.normalised:
+        median = row["median"]
+        normalised.setdefault(row["policy"], []).append(
+            None if median is None else round(median, 4))
     return {"out": str(out), "tasks": cfg.eval_tasks, "mean_per_trial": means,
             "gain": {k: round(v, 4) for k, v in result.summary.gain.items()},
             "agent_minus": {k: {f: round(x, 4) for f, x in v.items()}
                             for k, v in result.summary.versus.items()},
+            "expert_normalised_median_per_trial": normalised,
+            "expert_zero_tasks": len(result.summary.expert_zero),
             "videos": [str(p) for p in result.videos]}
 
 

@@ -4,8 +4,10 @@
 (`game_sampler`: goal first, rule chains backwards, distractors and dead ends), object and
 avatar placement on distinct tiles, dynamics and the episode spec. Every draw is validated by
 `Task` itself; a draw that breaks a budget or a validation rule is retried a bounded number of
-times and then raises `GenerationError`, so an invalid task is never emitted. With a split, the
-generator only emits tasks on its side of it (train: never a held-out task; test: only those).
+times and then raises `GenerationError`, so an invalid task is never emitted; nor is one for
+which the expert's symbolic planner (`worlds.expert.symbolic`) finds no plan (counted as
+`stats["no_plan"]`). With a split, the generator only emits tasks on its side of it (train:
+never a held-out task; test: only those).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import Counter
 import numpy as np
 
 from ada.validation import ConfigError
+from worlds.expert.symbolic import has_plan
 from worlds.family import DynamicsRanges, FamilyConfig, family_names, load_family
 from worlds.game_sampler import GameDraft, GameSampler, SampleRejectedError
 from worlds.split import Split
@@ -128,8 +131,12 @@ class TaskGenerator:
         ax, ay = point(start)
         avatar = AvatarSpec(ax, ay, _r(rng.uniform(-math.pi, math.pi)))
         world = World(terrain, tuple(objects), avatar, _dynamics(rng, fam.dynamics))
-        return Task(world, Game(draft.goal, draft.rules), fam.episode,
+        task = Task(world, Game(draft.goal, draft.rules), fam.episode,
                     description=f"family={fam.name} depth={draft.depth}")
+        if not has_plan(task):  # no sequence of rule firings reaches a goal that can hold
+            self.stats["no_plan"] += 1
+            raise SampleRejectedError("no plan reaches the goal")
+        return task
 
     def sample_any(self, rng: np.random.Generator) -> Task:
         """One valid task of the family, on either side of the split."""

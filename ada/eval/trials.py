@@ -14,7 +14,10 @@ trials. This module measures exactly that, and nothing here is specific to the l
   the goal held, comparable across tasks of different lengths) into mean, median and 20th
   percentile across tasks per policy and trial, plus the gain from trial 1 to trial k. The
   median and p20 are there because a mean over tasks can hide that most tasks did not improve.
-* `write_results` writes results.json, per_trial.csv, per_task.csv and plot.png.
+  When "expert" is among the policies, it also gives the expert-normalised scores
+  (`ada.eval.normalised`: each task's score over the expert's last-trial score on it).
+* `write_results` writes results.json, per_trial.csv, per_task.csv and plot.png, plus
+  per_trial_normalised.csv when the expert was evaluated.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ import numpy as np
 
 from ada.acting import Policy
 from ada.eval.jobs import Job, job_seed, run_jobs
+from ada.eval.normalised import (
+    EXPERT,
+    NORMALISED_FIELDS,
+    REFERENCE_TEXT,
+    expert_reference,
+    normalised_rows,
+)
 from ada.policies import make_policy
 from worlds.avatar import NOOP, NUM_ACTIONS
 from worlds.task import Task, with_episode
@@ -72,11 +82,15 @@ class Summary:
     """`rows`: one dict per (policy, trial) with mean, median, p20 and n_tasks (trial is
     1-based); `gain[policy]`: mean score in the last trial minus mean score in trial 1;
     `versus[other]`: the first policy (the agent) against each other policy, paired by task
-    (see `paired_difference`)."""
+    (see `paired_difference`). `normalised`: the rows' statistics of the expert-normalised
+    score, with n_excluded (`ada.eval.normalised.normalised_rows`), and `expert_zero` the
+    indices of the tasks left out of them; both empty unless "expert" was evaluated."""
 
     rows: list[dict[str, Any]]
     gain: dict[str, float]
     versus: dict[str, dict[str, float]] = field(default_factory=dict)
+    normalised: list[dict[str, Any]] = field(default_factory=list)
+    expert_zero: list[int] = field(default_factory=list)
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -101,7 +115,8 @@ def aggregate(scores: Mapping[str, np.ndarray]) -> Summary:
 
     Averaging episodes first gives every task one number, so a task evaluated with more
     episodes does not weigh more, and the percentiles are percentiles of tasks.
-    Percentiles use numpy's default linear interpolation.
+    Percentiles use numpy's default linear interpolation. With an "expert" policy among
+    `scores`, the same statistics of the expert-normalised score fill `Summary.normalised`.
     """
     rows: list[dict[str, Any]] = []
     gain: dict[str, float] = {}
@@ -122,7 +137,10 @@ def aggregate(scores: Mapping[str, np.ndarray]) -> Summary:
     names = list(per_policy)
     versus = {o: paired_difference(per_policy[names[0]], per_policy[o]) for o in names[1:]
               if per_policy[o].shape == per_policy[names[0]].shape}
-    return Summary(rows, gain, versus)
+    if EXPERT not in per_policy:
+        return Summary(rows, gain, versus)
+    normalised, expert_zero = normalised_rows(per_policy, P_LOW)
+    return Summary(rows, gain, versus, normalised, expert_zero)
 
 
 def evaluate_policies(tasks: Sequence[Task] | Mapping[str, Task],
@@ -133,8 +151,9 @@ def evaluate_policies(tasks: Sequence[Task] | Mapping[str, Task],
     """Plays each task with each policy for `episodes_per_task` episodes of `trials` trials.
 
     `tasks` is a list (named by task id) or a name -> task mapping. A policy given by name
-    ("random", "noop") is built with `ada.policies.make_policy`. `trial_steps` overrides the
-    tasks' steps per trial (None keeps each task's own). Every policy plays the same jobs.
+    ("random", "noop", "expert") is built with `ada.policies.make_policy`. `trial_steps`
+    overrides the tasks' steps per trial (None keeps each task's own). Every policy plays the
+    same jobs.
     """
     if isinstance(tasks, Mapping):
         names, base = list(tasks), list(tasks.values())
@@ -184,9 +203,11 @@ PER_TASK_FIELDS = ("policy", "task_index", "task", "task_id", "trial", "score", 
 
 
 def results_dict(results: EvalResults, summary: Summary | None = None) -> dict[str, Any]:
-    """A JSON-ready record of the evaluation: settings, tasks, summary and raw numbers."""
+    """A JSON-ready record of the evaluation: settings, tasks, summary and raw numbers, and
+    with the expert evaluated, the "normalised" section and the "expert_zero_tasks" (the
+    tasks it left out, named, so that they can be looked at rather than only counted)."""
     summary = summary if summary is not None else aggregate(results.all_scores())
-    return {
+    record: dict[str, Any] = {
         "meta": {"trials": results.trials, "episodes_per_task": results.episodes_per_task,
                  "seed": results.seed, "image_size": results.image_size,
                  "score": "trial return / trial_steps (fraction of steps the goal held)",
@@ -202,10 +223,21 @@ def results_dict(results: EvalResults, summary: Summary | None = None) -> dict[s
         "returns": {p: results.returns[p].tolist() for p in results.policies},
         "scores": {p: results.scores(p).tolist() for p in results.policies},
     }
+    if summary.normalised:
+        reference = expert_reference(results.scores(EXPERT).mean(axis=1))
+        record["normalised"] = {
+            "score": REFERENCE_TEXT, "reference": reference.tolist(),
+            "n_tasks": summary.normalised[0]["n_tasks"], "n_excluded": len(summary.expert_zero),
+            "per_trial": summary.normalised}
+        record["expert_zero_tasks"] = [
+            {"index": i, "name": results.names[i], "task_id": results.tasks[i].task_id}
+            for i in summary.expert_zero]
+    return record
 
 
 def write_results(results: EvalResults, out_dir: str | Path) -> dict[str, Path]:
-    """Writes results.json, per_trial.csv, per_task.csv and plot.png into `out_dir`."""
+    """Writes results.json, per_trial.csv, per_task.csv and plot.png into `out_dir`, and
+    per_trial_normalised.csv when the expert was evaluated."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = aggregate(results.all_scores())
@@ -227,6 +259,12 @@ def write_results(results: EvalResults, out_dir: str | Path) -> dict[str, Path]:
                                 "task_id": task.task_id, "trial": k + 1,
                                 "score": float(score[i, k]), "return": float(ret[i, k]),
                                 "episodes": results.episodes_per_task})
+    if summary.normalised:
+        paths["per_trial_normalised"] = out / "per_trial_normalised.csv"
+        with paths["per_trial_normalised"].open("w", newline="") as f:
+            w = csv.DictWriter(f, NORMALISED_FIELDS)
+            w.writeheader()
+            w.writerows(summary.normalised)
     plot_summary(summary, paths["plot"])
     return paths
 

@@ -153,3 +153,44 @@ def test_heldout_tasks_come_from_the_checkpoint_split_test_side() -> None:
     assert select_tasks("heldout", env, 3, seed=0) == tasks  # the same set every time
     with pytest.raises(ConfigError, match=r"^tasks: cannot draw"):
         select_tasks("heldout", WorldEnvConfig(family="tiny", heldout_fraction=0.0), 2, seed=0)
+
+
+def test_expert_baseline_adds_the_normalised_table_and_files(checkpoint: Path,
+                                                             tmp_path: Path) -> None:
+    from worlds.task_files import sample_family_task
+
+    tasks = [sample_family_task("tiny", seed) for seed in range(2)]
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("".join(t.to_json() + "\n" for t in tasks))
+    cfg = validate_config({"checkpoint": str(checkpoint), "tasks": str(path), "trials": 2,
+                           "trial_steps": 30, "videos": 0, "baselines": ["random", "expert"],
+                           "out": str(tmp_path / "ev")})
+    assert cfg.baselines == ("random", "expert")
+    result = run(cfg, log=lambda _: None)
+    assert result.files["per_trial_normalised"].is_file()
+    data = json.loads(result.files["json"].read_text())
+    assert data["policies"] == ["agent", "random", "expert"]
+    assert data["seeds"] == result.results.seeds.tolist()  # one set of jobs for all policies
+    assert data["normalised"]["n_tasks"] + len(data["expert_zero_tasks"]) == 2
+    lines = format_table(result.summary).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("expert-normalised"))
+    assert lines[start].startswith("expert-normalised score per trial: median / p20 over ")
+    assert lines[start + 1].split() == ["policy", "trial", "1", "trial", "2"]
+    assert [line.split()[0] for line in lines[start + 2:]] == ["agent", "random", "expert"]
+
+
+def test_post_training_evaluation_includes_the_expert(checkpoint: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from ada.evaluate import heldout_evaluation
+
+    run_dir = checkpoint.parents[1]
+    report = heldout_evaluation(SimpleNamespace(out_dir=str(run_dir), eval_tasks=2,
+                                                eval_trials=2, seed=0, eval_videos=0))
+    assert set(report["mean_per_trial"]) == {"agent", "random", "noop", "expert"}
+    assert set(report["expert_normalised_median_per_trial"]) == set(report["mean_per_trial"])
+    assert report["expert_zero_tasks"] == 0  # the expert scores on every tiny task
+    assert report["expert_normalised_median_per_trial"]["expert"][-1] == 1.0
+    assert "expert-normalised score per trial: median / p20" in capsys.readouterr().err
+    assert (run_dir / "eval" / "per_trial_normalised.csv").is_file()

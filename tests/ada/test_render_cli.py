@@ -35,7 +35,7 @@ def test_cli_rejects_a_wrong_value_naming_the_field(tmp_path, task):
     (tmp_path / "task.json").write_text(task.to_json())
     proc = _render(tmp_path, "task.file=task.json", "policy=foo")
     assert proc.returncode == 2
-    assert "policy: 'foo' is not one of ['random', 'noop']" in proc.stderr
+    assert "policy: 'foo' is not one of ['random', 'noop', 'expert']" in proc.stderr
     assert not (tmp_path / "videos").exists()
 
 

@@ -89,7 +89,8 @@ def test_policies_follow_the_interface():
     assert acts == set(range(NUM_ACTIONS))
     noop = make_policy("noop", spec, noop_index=0)
     assert isinstance(noop, NoopPolicy) and noop.act({}, None, True, rng)[0] == 0
-    with pytest.raises(ValueError, match=r"policy: 'foo' is not one of \['random', 'noop'\]"):
+    allowed = r"\['random', 'noop', 'expert'\]"
+    with pytest.raises(ValueError, match=rf"policy: 'foo' is not one of {allowed}"):
         make_policy("foo", spec)
 
 

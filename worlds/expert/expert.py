@@ -42,23 +42,30 @@ from worlds.expert.motor import (
 )
 from worlds.expert.navigation import TileMap, tile_centre
 from worlds.expert.symbolic import Plan, SymbolicPlanner, state_of
-from worlds.scene import SLOT_HALF_SIZE, SLOT_SHAPE
-from worlds.task import AGENT, COLOURS, SHAPES, Literal, ObjectType
+from worlds.scene import EYE_HEIGHT, SLOT_HALF_SIZE, SLOT_SHAPE
+from worlds.task import AGENT, COLOURS, LEVEL_HEIGHT, SHAPES, TILE_SIZE, Literal, ObjectType
 
 GRAB_RANGE = 1.4  # metres, horizontal: where the expert stops to grab (reach is 2 m)
 PREPITCH_RANGE = 2.6  # metres: from here in, the head tilts towards an object to grab
 BUMP_RADIUS = 0.65  # metres around an object the expert does not mean to touch
 NEAR_KEEP_OUT = 1.3  # metres from an object it must not be near (the threshold is 1 m)
 CARRY_KEEP_OUT = 2.0  # metres from an object the held one must not come near
-CARRY_PITCH = -0.15  # head pitch while carrying: the held object rides above ramps
+CARRY_PITCH = -0.4  # head pitch target while carrying: the held object rides above ramps
 PLACE_PITCH = -0.6  # head pitch that lifts a held object above a cube for on()
 RELEASE_GAP = 0.75  # metres, horizontal, between a carried object and its partner at release
 ON_ALIGN = 0.07  # metres: how far a carried object may be off its support's centre at release
+ON_FACE = 0.3  # rad: how squarely the avatar faces a support before stepping into place
+VANTAGE_RADII = (0.4, 0.8, 1.2)  # metres: where the expert looks for a clear view first
+VANTAGE_DIRECTIONS = 12
+VIEW_GAP = 2.0  # metres: how close an object is carried to one that must be seen from beside it
+KEEP_NEAR = 0.8  # metres, horizontal: how close it stays to an object it must stay near
 STEP_COST = 3.0  # metres-equivalent of one plan step (face, grab, place) when choosing plans
 GATHER_GAP = 1.6  # metres: two objects the avatar must be near at once must lie closer
-STUCK_STEPS = 10  # steps of walking without progress that count as being stuck
+STUCK_STEPS = 12  # steps of walking over which progress is measured
+STUCK_PROGRESS = 0.3  # metres: walking less far than this in STUCK_STEPS is being stuck
 ESCAPE = (A["backward"], A["backward"], A["strafe_left"], A["strafe_left"], A["forward"])
 _FORWARD = (A["forward"], A["forward_left"], A["forward_right"])
+_TURNS = (A["turn_left"], A["turn_right"])
 _RAY_GROUPS = np.array([1, 1, 0, 0, 0, 0], np.uint8)  # terrain and objects, not the avatar
 _ORDER = {"on": 0, "near_pair": 1, "hold": 2, "near": 3, "see": 4}
 
@@ -111,6 +118,7 @@ class Expert:
         self.env = env
         self._task = None
         self._conjunct: int | None = None
+        self._keep: list[int] = []
         self._trial_key: tuple[int, int] | None = None
         self.report = TrialReport()
         self.reports: list[TrialReport] = []
@@ -136,6 +144,7 @@ class Expert:
         self._trail: list[np.ndarray] = []
         self._escape: list[int] = []
         self._see_turn = 0
+        self._last, self._last_yaw, self._blocked = NOOP, 0.0, 0
 
     def _types(self) -> list[ObjectType]:
         sc = self.env.scene
@@ -156,7 +165,24 @@ class Expert:
             self._on_trial()
         self.body = Body(env.scene)
         if self._escape:
-            return self._escape.pop(0)
+            return self._remember(self._escape.pop(0))
+        if self._last in _TURNS and abs(wrap(self.body.yaw - self._last_yaw)) < 0.01:
+            self._blocked += 1  # the turn did not turn: a held object is against a wall
+            if self._blocked >= 2:
+                self._blocked = 0
+                self.report.stuck += 1
+                self._escape = [A["backward"]]
+                return self._remember(A["backward"])
+        else:
+            self._blocked = 0
+        return self._remember(self._decide())
+
+    def _remember(self, action: int) -> int:
+        self._last, self._last_yaw = action, self.body.yaw
+        return action
+
+    def _decide(self) -> int:
+        env = self.env
         state = state_of(self._types())
         plan = self._choose(self.planner.plans(state))
         if plan is None:
@@ -172,6 +198,7 @@ class Expert:
             self.report.phase = "keep"
             return NOOP
         danger = [self.planner.rules[i].condition for i in self.planner.danger(state, plan)]
+        self._keep = []
         if plan.rules:
             rule = self.planner.rules[plan.rules[0]]
             self.report.phase = f"fire {rule}"
@@ -222,6 +249,13 @@ class Expert:
         negated = [lit for lit in conj if lit.negated]
         order = sorted((i for i, lit in enumerate(conj) if not lit.negated),
                        key=lambda i: _ORDER[_kind(conj[i])])
+        for i, lit in enumerate(conj):  # separating two objects needs the hand: do it first
+            if lit.negated and not truth[i] and lit.a != AGENT:
+                self.report.phase = f"goal {lit}"
+                return self._undo(lit, danger + negated)
+        self._keep = [self._nearest(lit.b) for i, lit in enumerate(conj)
+                      if lit.predicate == "near" and lit.a == AGENT and not lit.negated
+                      and truth[i]]
         gather = self._gather(conj, danger + negated)
         if gather is not None:
             return gather
@@ -242,6 +276,9 @@ class Expert:
         they lie: carry x over to y first (None when there is nothing to gather)."""
         near = [lit.b for lit in conj if lit.predicate == "near" and lit.a == AGENT
                 and not lit.negated]
+        seen = [lit.b for lit in conj if lit.predicate == "see" and not lit.negated]
+        if len(near) == 1 and seen:
+            return self._gather_in_view(near[0], seen[0], danger)
         if len(near) < 2:
             return None
         slots = [self._nearest(t) for t in near]
@@ -255,6 +292,24 @@ class Expert:
             return None if self._speed() > 0.3 else A["grab"]
         self.report.phase = f"gather {near[0].name} to {near[1].name}"
         return self._put_near(x, y, danger, release=True)
+
+    def _gather_in_view(self, near: ObjectType, seen: ObjectType,
+                        danger: list[Literal]) -> int | None:
+        """near(agent, x) and see(agent, y) where y cannot be seen from anywhere near x (it is
+        down a cliff, or behind a wall): carry x towards y until it can."""
+        x, y = self._nearest(near), self._nearest(seen)
+        if x < 0 or y < 0:
+            return None
+        sc = self.env.scene
+        pos = sc.object_positions()
+        gap = float(np.linalg.norm(pos[x, :2] - pos[y, :2]))
+        if sc.held != x and (gap <= VIEW_GAP or self._vantage(y, around=pos[x, :2],
+                                                              keep=[x]) is not None):
+            return None
+        if sc.held == x and gap <= VIEW_GAP:
+            return None if self._speed() > 0.3 else A["grab"]
+        self.report.phase = f"gather {near.name} into view of {seen.name}"
+        return self._put_near(x, y, danger, release=True, gap=VIEW_GAP)
 
     # ---- constraints -----------------------------------------------------------------------
     def _constraints(self, danger: list[Literal], targets: set[int]
@@ -378,38 +433,68 @@ class Expert:
         sc = self.env.scene
         avoid, _ = self._constraints(danger, {slot})
         p = sc.object_positions()[slot]
-        if self.body.distance(p) > 6.0 or not self._line_of_sight(slot):
-            return self._goto(p, avoid)
+        if not self._line_of_sight(slot):  # seeing has no range: move only when blocked
+            spot = self._vantage(slot)
+            return self._goto(p if spot is None else np.append(spot, 0.0), avoid)
         offset = 0.35 if sc.held >= 0 else 0.0  # the held object covers the view's centre
         self._see_turn += 1
         yaw_offset = 0.0
         if self._see_turn > 12:  # facing it did not show it: look past the held object
             yaw_offset = 0.45 if (self._see_turn // 6) % 2 else -0.45
-        target = p.copy()
-        a = turn(wrap(self.body.bearing(target) + yaw_offset))
+        a = turn(wrap(self.body.bearing(p) + yaw_offset))
         if a is not None:
             return a
-        b = look(self.env.controller.pitch_target, pitch_to(self.body, target) + offset)
+        b = look(self.env.controller.pitch_target, pitch_to(self.body, p) + offset)
         if b is not None:
             return b
-        if self.body.distance(p) > 1.5:
+        if not self._keep and self.body.distance(p) > 1.5:
             return A["forward"]
-        return A["backward"]
+        return NOOP
 
-    def _put_near(self, a: int, b: int, danger: list[Literal], release: bool) -> int:
+    def _vantage(self, slot: int, around: np.ndarray | None = None,
+                 keep: list[int] | None = None) -> np.ndarray | None:
+        """The nearest point within a few steps of `around` (the avatar), on its level and
+        near every object in `keep` (those it must stay near), from whose eye height the
+        object is in plain sight."""
+        sc = self.env.scene
+        target = sc.object_positions()[slot]
+        pos = sc.object_positions()
+        centre = self.body.xy if around is None else np.asarray(around, float)
+        keep = self._keep if keep is None else keep
+        level = self.tiles.level(self.tiles.tile_of(centre))
+        best, best_d = None, np.inf
+        for r in VANTAGE_RADII:
+            for th in np.linspace(0, 2 * np.pi, VANTAGE_DIRECTIONS, endpoint=False):
+                q = centre + r * np.array([np.cos(th), np.sin(th)])
+                t = self.tiles.tile_of(q)
+                if self.tiles.level(t) != level or t in self.tiles.walls or not (
+                        0 <= q[0] <= self.tiles.size * TILE_SIZE
+                        and 0 <= q[1] <= self.tiles.size * TILE_SIZE):
+                    continue
+                if any(np.linalg.norm(pos[k, :2] - q) > KEEP_NEAR for k in keep):
+                    continue
+                eye = np.array([q[0], q[1], level * LEVEL_HEIGHT + EYE_HEIGHT])
+                if self._ray_hits(eye, target, slot) and r < best_d:
+                    best, best_d = q, r
+            if best is not None:
+                return best
+        return None
+
+    def _put_near(self, a: int, b: int, danger: list[Literal], release: bool,
+                  gap: float = RELEASE_GAP) -> int:
         sc = self.env.scene
         if sc.held != a:
             return self._hold(a, danger)
         avoid, _ = self._constraints(danger, {a, b})
         pos = sc.object_positions()
         pa, pb = pos[a], pos[b]
-        gap = float(np.linalg.norm(pa[:2] - pb[:2]))
-        if self.body.distance(pb) > 1.8 or not self._clear(pb, avoid):
+        apart = float(np.linalg.norm(pa[:2] - pb[:2]))
+        if self.body.distance(pb) > max(1.8, gap + 1.0) or not self._clear(pb, avoid):
             return self._goto(pb, avoid)
         act = turn(self.body.bearing(pb))
         if act is not None:
             return act
-        if gap > RELEASE_GAP:
+        if apart > gap:
             return A["forward"]
         if release and self._speed() < 0.3:
             return A["grab"]
@@ -427,11 +512,17 @@ class Expert:
             return act
         if self.body.distance(pb) > 1.6 or not self._clear(pb, avoid):
             return self._goto(pb, avoid)
-        act = turn(self.body.bearing(pb), 0.05)
+        act = turn(self.body.bearing(pb), ON_FACE)
         if act is not None:
             return act
+        # the last few centimetres by stepping, not turning: a turn moves the held object by
+        # 0.15 m and can be blocked by a wall the object would swing into
         heading = np.array([np.cos(self.body.yaw), np.sin(self.body.yaw)])
+        left = np.array([-heading[1], heading[0]])
         along = float((pb[:2] - pa[:2]) @ heading)
+        side = float((pb[:2] - pa[:2]) @ left)
+        if abs(side) > ON_ALIGN:
+            return A["strafe_left"] if side > 0 else A["strafe_right"]
         if along > ON_ALIGN:
             return A["forward"]
         if along < -ON_ALIGN:
@@ -476,9 +567,11 @@ class Expert:
 
     def _line_of_sight(self, slot: int) -> bool:
         """Whether the ray from the eye to the object's centre meets the object first."""
+        return self._ray_hits(self.body.eye, self.env.scene.object_positions()[slot], slot)
+
+    def _ray_hits(self, eye: np.ndarray, point: np.ndarray, slot: int) -> bool:
         sc = self.env.scene
-        eye = self.body.eye
-        vec = sc.object_positions()[slot] - eye
+        vec = point - eye
         geom = np.zeros(1, np.int32)
         held = int(sc.slot_body[sc.held]) if sc.held >= 0 else -1  # it moves with the view
         mujoco.mj_ray(sc.model, sc.data, eye, vec / np.linalg.norm(vec), _RAY_GROUPS, 1, held,
@@ -528,6 +621,8 @@ class Expert:
         if len(path) > 1 and len(wps) > 1 and np.allclose(wps[0][0], tile_centre(here)):
             wps = wps[1:]
         target = self.tiles.next_waypoint(self.body.xy, wps, outside)
+        if len(path) > 1:
+            target = self.tiles.ramp_line(self.body.xy, here, path[1], target)
         self.debug_target = target
         action = walk(self.body, target)
         if action not in _FORWARD:
@@ -536,7 +631,7 @@ class Expert:
         self._trail.append(self.body.xy.copy())
         if len(self._trail) > STUCK_STEPS:
             moved = np.linalg.norm(self._trail[-1] - self._trail[-STUCK_STEPS])
-            if moved < 0.05 * STUCK_STEPS:
+            if moved < STUCK_PROGRESS:
                 self.report.stuck += 1
                 self._trail.clear()
                 self._escape = list(ESCAPE[1:])

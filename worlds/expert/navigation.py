@@ -22,7 +22,10 @@ from worlds.task import DIRECTION_OFFSETS, TILE_SIZE, Terrain
 from worlds.tile_graph import Tile, can_step, neighbours
 
 RAMP_ENTRY = 0.5  # metres inside a ramp's low edge where a side path joins it: clear of a wall
-SIDE_APPROACH = 0.6  # metres beside a ramp's entry, on the tile a side path comes from
+SIDE_APPROACH = 0.6  # metres beside a ramp's entry: on the tile a side path comes from
+SIDE_ENTRY_COST = 3.0  # extra tile steps charged for climbing a ramp entered from its side
+RAMP_LINE = 0.2  # metres off a ramp's centre line beyond which the climb steers back to it
+RAMP_LOOKAHEAD = 0.5  # metres ahead on the centre line that such a climb aims at
 LINE_STEP = 0.2  # metres between the points tested along a straight run
 BODY_MARGIN = 0.3  # metres each side of a straight run that must also lie on the path
 
@@ -56,30 +59,41 @@ class TileMap:
 
     def path(self, start: Tile, goal: Tile, cost: dict[Tile, float] | None = None,
              closed: set[Tile] | None = None) -> list[Tile] | None:
-        """Cheapest tile path start -> goal (Dijkstra; one per tile step plus `cost` of the
-        tiles entered), avoiding `closed` tiles except the two ends; None if there is none."""
+        """Cheapest tile path start -> goal, avoiding `closed` tiles except the two ends; None
+        if there is none. Dijkstra over (tile, how it was entered): one per tile step, plus
+        `cost` of the tiles entered, plus `SIDE_ENTRY_COST` for climbing a ramp that was
+        entered from its side rather than from its low edge (possible, as a step of half a
+        level or less, but slow, so taken only where the low edge is blocked)."""
         cost = cost or {}
         closed = closed or set()
-        best = {start: 0.0}
-        prev: dict[Tile, Tile] = {}
-        heap = [(0.0, start)]
+        Node = tuple[Tile, tuple[int, int]]
+        first: Node = (start, (0, 0))
+        best: dict[Node, float] = {first: 0.0}
+        prev: dict[Node, Node] = {}
+        heap: list[tuple[float, Node]] = [(0.0, first)]
         while heap:
-            d, t = heapq.heappop(heap)
+            d, node = heapq.heappop(heap)
+            t, came = node
             if t == goal:
                 out = [t]
-                while t in prev:
-                    t = prev[t]
-                    out.append(t)
+                while node in prev:
+                    node = prev[node]
+                    out.append(node[0])
                 return out[::-1]
-            if d > best.get(t, np.inf):
+            if d > best.get(node, np.inf):
                 continue
-            for _, n in self.edges(t):
+            ramp = self.ramps.get(t)
+            for direction, n in self.edges(t):
                 if n in closed and n != goal:
                     continue
+                step = DIRECTION_OFFSETS[direction]
                 nd = d + 1.0 + cost.get(n, 0.0)
-                if nd < best.get(n, np.inf):
-                    best[n], prev[n] = nd, t
-                    heapq.heappush(heap, (nd, n))
+                if ramp == direction and came not in ((0, 0), step):
+                    nd += SIDE_ENTRY_COST
+                nxt = (n, step)
+                if nd < best.get(nxt, np.inf):
+                    best[nxt], prev[nxt] = nd, node
+                    heapq.heappush(heap, (nd, nxt))
         return None
 
     def reachable(self, start: Tile) -> set[Tile]:
@@ -113,6 +127,22 @@ class TileMap:
         if out:
             out[-1] = (np.asarray(goal_xy, float)[:2].copy(), path[-1])
         return out
+
+    def ramp_line(self, pos: np.ndarray, here: Tile, nxt: Tile, target: np.ndarray
+                  ) -> np.ndarray:
+        """On a ramp going up to `nxt`, a point on the ramp's centre line just ahead of `pos`
+        while `pos` is off that line: a body climbing along a ramp's edge slides off its
+        side. Elsewhere `target` unchanged."""
+        d = self.ramps.get(here)
+        if d is None or DIRECTION_OFFSETS[d] != (nxt[0] - here[0], nxt[1] - here[1]):
+            return target
+        dr, dc = DIRECTION_OFFSETS[d]
+        u = np.array([dc, dr], float)
+        rel = np.asarray(pos, float) - tile_centre(here)
+        side = float(rel @ np.array([-u[1], u[0]]))
+        if abs(side) < RAMP_LINE:
+            return target
+        return tile_centre(here) + u * (float(rel @ u) + RAMP_LOOKAHEAD)
 
     def straight(self, a: np.ndarray, b: np.ndarray, allowed: set[Tile], level: int,
                  avoid: list[tuple[np.ndarray, float]]) -> bool:

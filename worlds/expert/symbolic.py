@@ -177,4 +177,11 @@ class SymbolicPlanner:
         return tuple(out)
 
 
-__all__ = ["Plan", "State", "SymbolicPlanner", "atom", "implied_atoms", "state_of"]
+def has_plan(task: Task) -> bool:
+    """Whether the planner finds a plan from the task's initial objects (a task without one
+    is a generator defect: no play can make its goal hold for good)."""
+    planner = SymbolicPlanner.for_task(task)
+    return planner.plan(state_of([o.type for o in task.world.objects])) is not None
+
+
+__all__ = ["Plan", "State", "SymbolicPlanner", "atom", "has_plan", "implied_atoms", "state_of"]
