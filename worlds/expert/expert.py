@@ -26,6 +26,7 @@ import mujoco
 import numpy as np
 
 from worlds import predicates
+from worlds.avatar import PITCH_LIMIT
 from worlds.env import AGENT_CENTRE_HEIGHT, WorldEnv
 from worlds.expert.motor import (
     NOOP,
@@ -50,7 +51,8 @@ PREPITCH_RANGE = 2.6  # metres: from here in, the head tilts towards an object t
 BUMP_RADIUS = 0.65  # metres around an object the expert does not mean to touch
 NEAR_KEEP_OUT = 1.3  # metres from an object it must not be near (the threshold is 1 m)
 CARRY_KEEP_OUT = 2.0  # metres from an object the held one must not come near
-CARRY_PITCH = -0.4  # head pitch target while carrying: the held object rides above ramps
+CARRY_PITCH = -0.4  # head pitch while carrying: the held object rides above ramps
+KEEP_PITCH = 0.3  # head pitch that lowers a held object beside another it must be near
 PLACE_PITCH = -0.6  # head pitch that lifts a held object above a cube for on()
 RELEASE_GAP = 0.75  # metres, horizontal, between a carried object and its partner at release
 ON_ALIGN = 0.07  # metres: how far a carried object may be off its support's centre at release
@@ -151,6 +153,9 @@ class Expert:
         return [ObjectType(SHAPES[SLOT_SHAPE[s]], COLOURS[sc.colour[s]])
                 for s in np.flatnonzero(sc.present)]
 
+    def _type_of(self, slot: int) -> ObjectType:
+        return ObjectType(SHAPES[SLOT_SHAPE[slot]], COLOURS[self.env.scene.colour[slot]])
+
     def _slots(self, t: ObjectType) -> np.ndarray:
         sc = self.env.scene
         return np.flatnonzero(sc.present & (SHAPES.index(t.shape) == SLOT_SHAPE)
@@ -202,7 +207,7 @@ class Expert:
         if plan.rules:
             rule = self.planner.rules[plan.rules[0]]
             self.report.phase = f"fire {rule}"
-            return self._achieve(rule.condition, danger, final=False)
+            return self._achieve(rule.condition, danger)
         return self._goal_step(plan, danger)
 
     def _choose(self, plans: list[Plan]) -> Plan | None:
@@ -260,11 +265,19 @@ class Expert:
         if gather is not None:
             return gather
         held_goal = {lit.b for lit in conj if lit.predicate == "hold" and not lit.negated}
+        held = self.env.scene.held
+        for i, lit in enumerate(conj):  # a placed object still in the hand: let go of it, or
+            # the next literal's turning and walking carry it away again
+            if (truth[i] and not lit.negated and lit.a != AGENT and held >= 0
+                    and self._type_of(held) in lit.objects
+                    and self._type_of(held) not in held_goal):
+                self.report.phase = f"release after {lit}"
+                return A["grab"] if self._speed() < 0.3 else NOOP
         for i in order:
             if not truth[i]:
                 self.report.phase = f"goal {conj[i]}"
                 keep = bool(set(conj[i].objects) & held_goal)
-                return self._achieve(conj[i], danger + negated, final=not keep)
+                return self._achieve(conj[i], danger + negated, keep)
         for i, lit in enumerate(conj):
             if lit.negated and not truth[i]:
                 self.report.phase = f"goal {lit}"
@@ -291,7 +304,7 @@ class Expert:
         if self.env.scene.held == x and np.linalg.norm(pos[x, :2] - pos[y, :2]) <= RELEASE_GAP:
             return None if self._speed() > 0.3 else A["grab"]
         self.report.phase = f"gather {near[0].name} to {near[1].name}"
-        return self._put_near(x, y, danger, release=True)
+        return self._put_near(x, y, danger)
 
     def _gather_in_view(self, near: ObjectType, seen: ObjectType,
                         danger: list[Literal]) -> int | None:
@@ -309,7 +322,7 @@ class Expert:
         if sc.held == x and gap <= VIEW_GAP:
             return None if self._speed() > 0.3 else A["grab"]
         self.report.phase = f"gather {near.name} into view of {seen.name}"
-        return self._put_near(x, y, danger, release=True, gap=VIEW_GAP)
+        return self._put_near(x, y, danger, gap=VIEW_GAP)
 
     # ---- constraints -----------------------------------------------------------------------
     def _constraints(self, danger: list[Literal], targets: set[int]
@@ -338,7 +351,9 @@ class Expert:
         return avoid, no_grab
 
     # ---- skills ----------------------------------------------------------------------------
-    def _achieve(self, lit: Literal, danger: list[Literal], final: bool) -> int:
+    def _achieve(self, lit: Literal, danger: list[Literal], keep: bool = False) -> int:
+        """One step towards making positive `lit` true; `keep`: the goal also holds its
+        carried object, so it is not let go of."""
         kind = _kind(lit)
         if kind in ("hold", "near", "see"):
             slot = self._nearest(lit.b)
@@ -357,7 +372,7 @@ class Expert:
             return NOOP
         if kind == "on":
             return self._put_on(a, b, danger)
-        return self._put_near(a, b, danger, release=final)
+        return self._put_near(a, b, danger, keep=keep)
 
     def _nearest(self, t: ObjectType) -> int:
         slots = self._slots(t)
@@ -480,8 +495,10 @@ class Expert:
                 return best
         return None
 
-    def _put_near(self, a: int, b: int, danger: list[Literal], release: bool,
+    def _put_near(self, a: int, b: int, danger: list[Literal], keep: bool = False,
                   gap: float = RELEASE_GAP) -> int:
+        """Carries a to within `gap` of b and lets go of it there, or with `keep` (the goal
+        also holds a) lowers it beside b instead."""
         sc = self.env.scene
         if sc.held != a:
             return self._hold(a, danger)
@@ -496,9 +513,9 @@ class Expert:
             return act
         if apart > gap:
             return A["forward"]
-        if release and self._speed() < 0.3:
-            return A["grab"]
-        return NOOP
+        if keep:
+            return look(self.env.controller.pitch_target, KEEP_PITCH) or NOOP
+        return A["grab"] if self._speed() < 0.3 else NOOP
 
     def _put_on(self, a: int, b: int, danger: list[Literal]) -> int:
         sc = self.env.scene
@@ -605,7 +622,8 @@ class Expert:
     def _goto(self, p: np.ndarray, avoid: list[tuple[np.ndarray, float]]) -> int:
         """One step along the tile graph towards point p, clear of the `avoid` circles. A
         held object is first lifted (head up), so that it clears ramps and low objects."""
-        if self.env.scene.held >= 0 and self.env.controller.pitch_target > CARRY_PITCH + 0.01:
+        ctrl = self.env.controller
+        if self.env.scene.held >= 0 and ctrl.pitch_target > CARRY_PITCH + 0.01:
             return A["look_up"]
         here = self.tiles.tile_of(self.body.xy)
         goal = self.tiles.tile_of(p)
@@ -634,6 +652,12 @@ class Expert:
             if moved < STUCK_PROGRESS:
                 self.report.stuck += 1
                 self._trail.clear()
+                climbing = here in self.tiles.ramps or (len(path) > 1
+                                                        and path[1] in self.tiles.ramps)
+                if climbing and self.env.scene.held >= 0 and ctrl.pitch_target > -PITCH_LIMIT:
+                    # a heavy object bends the head down and drags on the ramp: lift it
+                    self._escape = [A["look_up"], A["backward"]]
+                    return A["look_up"]
                 self._escape = list(ESCAPE[1:])
                 return ESCAPE[0]
         return action

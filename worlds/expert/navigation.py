@@ -21,7 +21,8 @@ import numpy as np
 from worlds.task import DIRECTION_OFFSETS, TILE_SIZE, Terrain
 from worlds.tile_graph import Tile, can_step, neighbours
 
-RAMP_ENTRY = 0.5  # metres inside a ramp's low edge where a side path joins it: clear of a wall
+RAMP_ENTRY = 0.25  # metres inside a ramp's low edge where a side path joins it
+RAMP_ENTRY_WALLED = 0.5  # the same when the low edge is a wall: clear of the wall's slope
 SIDE_APPROACH = 0.6  # metres beside a ramp's entry: on the tile a side path comes from
 SIDE_ENTRY_COST = 3.0  # extra tile steps charged for climbing a ramp entered from its side
 RAMP_LINE = 0.2  # metres off a ramp's centre line beyond which the climb steers back to it
@@ -119,7 +120,8 @@ class TileMap:
                 came = (t[0] - path[i - 1][0], t[1] - path[i - 1][1])
                 if came not in ((dr, dc), (-dr, -dc)):  # from a side: enter just inside it, walking
                     # enter just inside the low edge, across the side from a point beside it
-                    entry = tile_centre(t) - np.array([dc, dr]) * (TILE_SIZE / 2 - RAMP_ENTRY)
+                    entry = tile_centre(t) - np.array([dc, dr]) * (TILE_SIZE / 2
+                                                                    - self._entry_depth(t, d))
                     beside = entry - np.array([came[1], came[0]]) * SIDE_APPROACH
                     out.append((beside, path[i - 1]))
                     out.append((entry, t))
@@ -128,6 +130,15 @@ class TileMap:
             out[-1] = (np.asarray(goal_xy, float)[:2].copy(), path[-1])
         return out
 
+    def _entry_depth(self, tile: Tile, direction: str) -> float:
+        """How far inside a ramp's low edge a side path joins it: as near the edge as the
+        body fits (the ramp's side is lowest there), further in when the low edge is a wall,
+        whose slope reaches half a heightfield sample into the tile."""
+        dr, dc = DIRECTION_OFFSETS[direction]
+        r, c = tile[0] - dr, tile[1] - dc
+        blocked = not (0 <= r < self.size and 0 <= c < self.size) or (r, c) in self.walls
+        return RAMP_ENTRY_WALLED if blocked else RAMP_ENTRY
+
     def ramp_line(self, pos: np.ndarray, here: Tile, nxt: Tile, target: np.ndarray
                   ) -> np.ndarray:
         """On a ramp going up to `nxt`, a point on the ramp's centre line just ahead of `pos`
@@ -135,6 +146,8 @@ class TileMap:
         side. Elsewhere `target` unchanged."""
         d = self.ramps.get(here)
         if d is None or DIRECTION_OFFSETS[d] != (nxt[0] - here[0], nxt[1] - here[1]):
+            return target
+        if self.ramps.get(nxt, d) != d:  # the path turns onto another ramp: its entry leads
             return target
         dr, dc = DIRECTION_OFFSETS[d]
         u = np.array([dc, dr], float)
