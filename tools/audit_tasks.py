@@ -1,14 +1,15 @@
 """Task audit: how many generated (or probe) tasks the privileged expert solves, and why not.
 
 Usage: python tools/audit_tasks.py [--family default] [--n 500] [--split test|train|none]
-                                   [--probes] [--seed 0] [--out audit.json]
+                                   [--probes] [--seed 0] [--trial-steps N] [--out audit.json]
 
 Draws `--n` tasks of `--family` (by default from the held-out side of the default split, as
 `ada.evaluate tasks=heldout` does), plays trial 1 of each with the expert, and prints the
 fraction solved, how many have a symbolic plan, the median step of the first goal, the failure
 causes and the expert's planning time per step against the env's step time. `--probes` audits
-the hand-authored probe tasks instead. `--out` writes the summary and one row per task as JSON.
-Exit code 1 if some task has no plan (a generator defect).
+the hand-authored probe tasks instead; `--trial-steps` plays a trial of that many steps instead
+of each task's own (how much of a failure is time, not skill). `--out` writes the summary and
+one row per task as JSON. Exit code 1 if some task has no plan (a generator defect).
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ from worlds.family import load_family  # noqa: E402
 from worlds.generator import TaskGenerator  # noqa: E402
 from worlds.probes import load_probe, probe_names  # noqa: E402
 from worlds.split import Split  # noqa: E402
+from worlds.task import with_episode  # noqa: E402
 
 
 def _tasks(args: argparse.Namespace) -> list:
     if args.probes:
-        return [(name, load_probe(name)) for name in probe_names()]
-    split = None if args.split == "none" else Split().with_role(args.split)
-    gen = TaskGenerator(load_family(args.family), split=split)
-    return [(t.task_id, t) for t in gen.generate(args.seed, args.n)]
+        named = [(name, load_probe(name)) for name in probe_names()]
+    else:
+        split = None if args.split == "none" else Split().with_role(args.split)
+        gen = TaskGenerator(load_family(args.family), split=split)
+        named = [(t.task_id, t) for t in gen.generate(args.seed, args.n)]
+    if args.trial_steps is not None:
+        named = [(name, with_episode(t, 1, args.trial_steps)) for name, t in named]
+    return named
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,12 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", choices=("test", "train", "none"), default="test")
     p.add_argument("--probes", action="store_true")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trial-steps", type=int, default=None)
     p.add_argument("--out", type=Path, default=None)
     p.add_argument("--failures", type=int, default=10, help="failed tasks to list")
     args = p.parse_args(argv)
     audits = audit_tasks(_tasks(args))
     s = summarise(audits)
     what = "probes" if args.probes else f"{args.family} ({args.split} split, seed {args.seed})"
+    if args.trial_steps is not None:
+        what += f", trials of {args.trial_steps} steps"
     print(f"audit of {s['tasks']} tasks of {what}")
     print(f"  symbolic plan:      {s['with_plan']} / {s['tasks']}")
     print(f"  solved in trial 1:  {s['solved']} / {s['tasks']} ({100 * s['solved_fraction']:.1f}%)")

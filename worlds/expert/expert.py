@@ -52,10 +52,11 @@ BUMP_RADIUS = 0.65  # metres around an object the expert does not mean to touch
 NEAR_KEEP_OUT = 1.3  # metres from an object it must not be near (the threshold is 1 m)
 CARRY_KEEP_OUT = 2.0  # metres from an object the held one must not come near
 CARRY_PITCH = -0.4  # head pitch while carrying: the held object rides above ramps
+CARRY_RAMP_COST = 2.0  # extra tile steps for crossing a ramp while carrying
 KEEP_PITCH = 0.3  # head pitch that lowers a held object beside another it must be near
 PLACE_PITCH = -0.6  # head pitch that lifts a held object above a cube for on()
 RELEASE_GAP = 0.75  # metres, horizontal, between a carried object and its partner at release
-ON_ALIGN = 0.07  # metres: how far a carried object may be off its support's centre at release
+ON_ALIGN = 0.15  # metres: how far a carried object may be off its support's centre at release
 ON_FACE = 0.3  # rad: how squarely the avatar faces a support before stepping into place
 VANTAGE_RADII = (0.4, 0.8, 1.2)  # metres: where the expert looks for a clear view first
 VANTAGE_DIRECTIONS = 12
@@ -266,11 +267,14 @@ class Expert:
             return gather
         held_goal = {lit.b for lit in conj if lit.predicate == "hold" and not lit.negated}
         held = self.env.scene.held
-        for i, lit in enumerate(conj):  # a placed object still in the hand: let go of it, or
-            # the next literal's turning and walking carry it away again
-            if (truth[i] and not lit.negated and lit.a != AGENT and held >= 0
-                    and self._type_of(held) in lit.objects
-                    and self._type_of(held) not in held_goal):
+        held_type = self._type_of(held) if held >= 0 else None
+        for i, lit in enumerate(conj):
+            if truth[i] and lit.predicate == "on" and not lit.negated and held_type == lit.a:
+                truth[i] = False  # over the support but still held: place it properly first
+        for i, lit in enumerate(conj):  # an object put near another, still in the hand: let
+            # go of it, or the next literal's turning and walking carry it away again
+            if (truth[i] and not lit.negated and lit.a != AGENT and held_type is not None
+                    and held_type in lit.objects and held_type not in held_goal):
                 self.report.phase = f"release after {lit}"
                 return A["grab"] if self._speed() < 0.3 else NOOP
         for i in order:
@@ -631,6 +635,9 @@ class Expert:
                    and np.linalg.norm(np.asarray(p[:2]) - c) >= r]
         closed = {self.tiles.tile_of(c) for c, r in outside if r > BUMP_RADIUS}
         cost = {self.tiles.tile_of(c): 3.0 for c, _ in outside}
+        if self.env.scene.held >= 0:  # a carried object drags on ramps: go round if it is short
+            for t in self.tiles.ramps:
+                cost[t] = cost.get(t, 0.0) + CARRY_RAMP_COST
         path = self.tiles.path(here, goal, cost, closed) or self.tiles.path(here, goal, cost)
         if path is None:
             self.report.no_path += 1
