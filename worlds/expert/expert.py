@@ -612,16 +612,10 @@ class Expert:
         goal = self.tiles.tile_of(p)
         if here == goal:
             return True
-        allowed = {here, goal} | {t for t in self._path_tiles(here, goal)}
         level = self.tiles.level(here)
-        inside = [(c, r) for c, r in avoid if np.linalg.norm(self.body.xy - c) >= r]
-        return self.tiles.straight(self.body.xy, np.asarray(p[:2], float), allowed, level,
-                                   [(c, r) for c, r in inside
-                                    if np.linalg.norm(np.asarray(p[:2]) - c) > 0.05])
-
-    def _path_tiles(self, here: tuple[int, int], goal: tuple[int, int]) -> list:
-        path = self.tiles.path(here, goal)
-        return path or []
+        outside = [(c, r) for c, r in avoid if np.linalg.norm(self.body.xy - c) >= r
+                   and np.linalg.norm(np.asarray(p[:2]) - c) > 0.05]
+        return self.tiles.straight(self.body.xy, np.asarray(p[:2], float), level, outside)
 
     def _goto(self, p: np.ndarray, avoid: list[tuple[np.ndarray, float]]) -> int:
         """One step along the tile graph towards point p, clear of the `avoid` circles. A

@@ -157,10 +157,11 @@ class TileMap:
             return target
         return tile_centre(here) + u * (float(rel @ u) + RAMP_LOOKAHEAD)
 
-    def straight(self, a: np.ndarray, b: np.ndarray, allowed: set[Tile], level: int,
+    def straight(self, a: np.ndarray, b: np.ndarray, level: int,
                  avoid: list[tuple[np.ndarray, float]]) -> bool:
-        """Whether walking a -> b in a straight line keeps the body on `allowed` tiles of one
-        `level`, none of them a ramp, and outside every (centre, radius) in `avoid`."""
+        """Whether walking a -> b in a straight line keeps the body on tiles of one `level`
+        (no wall, no ramp, so no step up or down on the way) and outside every (centre,
+        radius) in `avoid`."""
         v = b - a
         length = float(np.linalg.norm(v))
         n = max(2, int(length / LINE_STEP) + 1)
@@ -169,7 +170,7 @@ class TileMap:
             p = a + s * v
             for q in (p, p + side, p - side):
                 t = self.tile_of(q)
-                if t not in allowed or self.level(t) != level or t in self.ramps:
+                if self.level(t) != level or t in self.ramps or t in self.walls:
                     return False
             for c, r in avoid:
                 if np.linalg.norm(p - c) < r:
@@ -179,15 +180,12 @@ class TileMap:
     def next_waypoint(self, pos: np.ndarray, wps: list[tuple[np.ndarray, Tile]],
                       avoid: list[tuple[np.ndarray, float]]) -> np.ndarray:
         """The farthest waypoint reachable in a straight line from `pos` (else the first)."""
-        here = self.tile_of(pos)
-        level = self.level(here)
-        allowed = {here}
+        level = self.level(self.tile_of(pos))
         best = wps[0][0]
         for p, t in wps:
-            allowed.add(t)
             if self.level(t) != level or t in self.ramps:
                 break
-            if self.straight(pos, p, allowed, level, avoid):
+            if self.straight(pos, p, level, avoid):
                 best = p
         return best
 
