@@ -613,9 +613,8 @@ class Expert:
         if here == goal:
             return True
         level = self.tiles.level(here)
-        outside = [(c, r) for c, r in avoid if np.linalg.norm(self.body.xy - c) >= r
-                   and np.linalg.norm(np.asarray(p[:2]) - c) > 0.05]
-        return self.tiles.straight(self.body.xy, np.asarray(p[:2], float), level, outside)
+        keep_out = [(c, r) for c, r in avoid if np.linalg.norm(np.asarray(p[:2]) - c) > 0.05]
+        return self.tiles.straight(self.body.xy, np.asarray(p[:2], float), level, keep_out)
 
     def _goto(self, p: np.ndarray, avoid: list[tuple[np.ndarray, float]]) -> int:
         """One step along the tile graph towards point p, clear of the `avoid` circles. A
@@ -625,8 +624,8 @@ class Expert:
             return A["look_up"]
         here = self.tiles.tile_of(self.body.xy)
         goal = self.tiles.tile_of(p)
-        outside = [(c, r) for c, r in avoid if np.linalg.norm(self.body.xy - c) >= r
-                   and np.linalg.norm(np.asarray(p[:2]) - c) >= r]
+        keep_out = [(c, r) for c, r in avoid if np.linalg.norm(np.asarray(p[:2]) - c) >= r]
+        outside = [(c, r) for c, r in keep_out if np.linalg.norm(self.body.xy - c) >= r]
         closed = {self.tiles.tile_of(c) for c, r in outside if r > BUMP_RADIUS}
         cost = {self.tiles.tile_of(c): 3.0 for c, _ in outside}
         if self.env.scene.held >= 0:  # a carried object drags on ramps: go round if it is short
@@ -639,7 +638,7 @@ class Expert:
         wps = self.tiles.waypoints(path, np.asarray(p[:2], float))
         if len(path) > 1 and len(wps) > 1 and np.allclose(wps[0][0], tile_centre(here)):
             wps = wps[1:]
-        target = self.tiles.next_waypoint(self.body.xy, wps, outside)
+        target = self.tiles.next_waypoint(self.body.xy, wps, keep_out)
         if len(path) > 1:
             target = self.tiles.ramp_line(self.body.xy, here, path[1], target)
         self.debug_target = target

@@ -161,19 +161,21 @@ class TileMap:
                  avoid: list[tuple[np.ndarray, float]]) -> bool:
         """Whether walking a -> b in a straight line keeps the body on tiles of one `level`
         (no wall, no ramp, so no step up or down on the way) and outside every (centre,
-        radius) in `avoid`."""
+        radius) in `avoid`; from inside a circle, only a line that never comes closer to its
+        centre (one that leads out of it)."""
         v = b - a
         length = float(np.linalg.norm(v))
         n = max(2, int(length / LINE_STEP) + 1)
         side = np.array([-v[1], v[0]]) / length * BODY_MARGIN if length > 1e-6 else np.zeros(2)
+        start = [float(np.linalg.norm(a - c)) for c, _ in avoid]
         for s in np.linspace(0.0, 1.0, n):
             p = a + s * v
             for q in (p, p + side, p - side):
                 t = self.tile_of(q)
                 if self.level(t) != level or t in self.ramps or t in self.walls:
                     return False
-            for c, r in avoid:
-                if np.linalg.norm(p - c) < r:
+            for (c, r), d0 in zip(avoid, start, strict=True):
+                if np.linalg.norm(p - c) < min(r, d0 - 0.02):
                     return False
         return True
 
