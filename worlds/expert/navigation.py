@@ -27,6 +27,7 @@ SIDE_APPROACH = 0.6  # metres beside a ramp's entry: on the tile a side path com
 SIDE_ENTRY_COST = 3.0  # extra tile steps charged for climbing a ramp entered from its side
 RAMP_LINE = 0.2  # metres off a ramp's centre line beyond which the climb steers back to it
 RAMP_LOOKAHEAD = 0.5  # metres ahead on the centre line that such a climb aims at
+PATH_CACHE = 4096  # paths kept per terrain (the key holds the obstacle costs)
 LINE_STEP = 0.2  # metres between the points tested along a straight run
 BODY_MARGIN = 0.3  # metres each side of a straight run that must also lie on the path
 
@@ -44,6 +45,14 @@ class TileMap:
         self.levels = [list(r) for r in terrain.levels]
         self.ramps = {(r.row, r.col): r.direction for r in terrain.ramps}
         self.walls = set(terrain.walls)
+        # per tile: its level, or -1 for walls and ramps (never part of a straight run)
+        self.flat = np.array(terrain.levels, np.int64)
+        for t in list(self.walls) + list(self.ramps):
+            self.flat[t] = -1
+        self._adj = {(r, c): [(d, n) for d, n in neighbours(self.size, (r, c))
+                              if can_step(self.levels, self.ramps, self.walls, (r, c), d, n)]
+                     for r in range(self.size) for c in range(self.size)}
+        self._paths: dict[tuple, tuple[Tile, ...] | None] = {}  # objects move rarely
 
     def tile_of(self, xy: np.ndarray) -> Tile:
         n = self.size
@@ -54,9 +63,8 @@ class TileMap:
         return self.levels[tile[0]][tile[1]]
 
     def edges(self, tile: Tile) -> Iterable[tuple[str, Tile]]:
-        for direction, n in neighbours(self.size, tile):
-            if can_step(self.levels, self.ramps, self.walls, tile, direction, n):
-                yield direction, n
+        """(direction, neighbour) for the steps the movement model allows from `tile`."""
+        return self._adj[tile]
 
     def path(self, start: Tile, goal: Tile, cost: dict[Tile, float] | None = None,
              closed: set[Tile] | None = None) -> list[Tile] | None:
@@ -67,6 +75,16 @@ class TileMap:
         level or less, but slow, so taken only where the low edge is blocked)."""
         cost = cost or {}
         closed = closed or set()
+        key = (start, goal, tuple(sorted(cost.items())), tuple(sorted(closed)))
+        if key not in self._paths:
+            if len(self._paths) > PATH_CACHE:
+                self._paths.clear()
+            self._paths[key] = self._dijkstra(start, goal, cost, closed)
+        found = self._paths[key]
+        return None if found is None else list(found)
+
+    def _dijkstra(self, start: Tile, goal: Tile, cost: dict[Tile, float],
+                  closed: set[Tile]) -> tuple[Tile, ...] | None:
         Node = tuple[Tile, tuple[int, int]]
         first: Node = (start, (0, 0))
         best: dict[Node, float] = {first: 0.0}
@@ -80,7 +98,7 @@ class TileMap:
                 while node in prev:
                     node = prev[node]
                     out.append(node[0])
-                return out[::-1]
+                return tuple(out[::-1])
             if d > best.get(node, np.inf):
                 continue
             ramp = self.ramps.get(t)
@@ -167,16 +185,20 @@ class TileMap:
         length = float(np.linalg.norm(v))
         n = max(2, int(length / LINE_STEP) + 1)
         side = np.array([-v[1], v[0]]) / length * BODY_MARGIN if length > 1e-6 else np.zeros(2)
-        start = [float(np.linalg.norm(a - c)) for c, _ in avoid]
-        for s in np.linspace(0.0, 1.0, n):
-            p = a + s * v
-            for q in (p, p + side, p - side):
-                t = self.tile_of(q)
-                if self.level(t) != level or t in self.ramps or t in self.walls:
-                    return False
-            for (c, r), d0 in zip(avoid, start, strict=True):
-                if np.linalg.norm(p - c) < min(r, d0 - 0.02):
-                    return False
+        pts = a[None, :] + np.linspace(0.0, 1.0, n)[:, None] * v[None, :]  # (n, 2)
+        body = np.concatenate([pts, pts + side, pts - side])
+        cols = np.floor(body[:, 0] / TILE_SIZE).astype(np.int64)
+        rows = np.floor(body[:, 1] / TILE_SIZE).astype(np.int64)
+        inside = (rows >= 0) & (rows < self.size) & (cols >= 0) & (cols < self.size)
+        if not inside.all() or not (self.flat[rows, cols] == level).all():
+            return False
+        if avoid:
+            centres = np.array([c for c, _ in avoid])
+            radii = np.array([r for _, r in avoid])
+            start = np.linalg.norm(a[None, :] - centres, axis=1)
+            d = np.linalg.norm(pts[:, None, :] - centres[None, :, :], axis=2)  # (n, k)
+            if (d < np.minimum(radii, start - 0.02)[None, :]).any():
+                return False
         return True
 
     def next_waypoint(self, pos: np.ndarray, wps: list[tuple[np.ndarray, Tile]],
