@@ -6,7 +6,9 @@ Usage: python tools/audit_tasks.py [--family default] [--n 500] [--split test|tr
 Draws `--n` tasks of `--family` (by default from the held-out side of the default split, as
 `ada.evaluate tasks=heldout` does), plays trial 1 of each with the expert, and prints the
 fraction solved, how many have a symbolic plan, the median step of the first goal, the failure
-causes and the expert's planning time per step against the env's step time. `--probes` audits
+causes, the expert's planning time per step against the env's step time, and the tasks solved
+per bucket of plan length over trial length (the expert's own estimate of the metres it must
+walk, plus 3 m per plan step, over the metres a trial lets it walk). `--probes` audits
 the hand-authored probe tasks instead; `--trial-steps` plays a trial of that many steps instead
 of each task's own (how much of a failure is time, not skill). `--out` writes the summary and
 one row per task as JSON. Exit code 1 if some task has no plan (a generator defect).
@@ -67,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  physics warnings:   {s['physics_warnings']}")
     print("  failures by cause:  " + (", ".join(f"{k} {v}" for k, v in s["causes"].items())
                                       or "none"))
+    for b in s["by_load"]:
+        lo, hi = b["load"]
+        rate = f"{b['solved']} solved" if b["tasks"] else "-"
+        print(f"  plan/trial in [{lo:.1f}, {hi:.1f}): {b['tasks']} tasks, {rate}")
     for a in [a for a in audits if not a.solved][:args.failures]:
         print(f"    {a.name}: {a.cause}")
     if args.out is not None:

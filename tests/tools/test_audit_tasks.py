@@ -28,7 +28,9 @@ def test_audit_of_tiny_tasks_writes_json_and_solves_them(tmp_path: Path,
     assert s["plan_ms_per_step"] > 0 and s["env_ms_per_step"] > 0
     assert len(record["tasks"]) == 6 and all(t["first_goal_step"] is not None
                                              for t in record["tasks"])
-    assert "solved in trial 1:  6 / 6" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "solved in trial 1:  6 / 6" in text and "plan/trial in [0.0, 0.5)" in text
+    assert sum(b["tasks"] for b in s["by_load"]) == 6
     assert not list(tmp_path.glob("*.tmp"))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from worlds.avatar import MOVE_SPEED
 from worlds.env import WorldEnv
 from worlds.expert.expert import Expert
 from worlds.expert.symbolic import has_plan
@@ -38,6 +39,13 @@ class TaskAudit:
     plan_ms: float  # mean expert decision time per control step
     env_ms: float  # mean env step time (physics, rules, goal; no rendering)
     physics_warnings: int
+    load: float | None  # the expert's plan estimate over the metres the trial lets it walk
+
+
+def walk_capacity(task: Task) -> float:
+    """Metres the avatar covers walking straight for one whole trial of `task`."""
+    seconds = task.episode.trial_steps / task.episode.control_hz
+    return seconds * MOVE_SPEED * task.world.dynamics.avatar_speed
 
 
 def audit_task(name: str, task: Task, env: WorldEnv | None = None) -> TaskAudit:
@@ -49,6 +57,7 @@ def audit_task(name: str, task: Task, env: WorldEnv | None = None) -> TaskAudit:
         env.set_task(one)
         env.reset()
         expert = Expert(env)
+        estimate = expert.estimate()
         first, held, plan_s, env_s = None, 0, 0.0, 0.0
         steps = one.episode.trial_steps
         for t in range(steps):
@@ -70,7 +79,8 @@ def audit_task(name: str, task: Task, env: WorldEnv | None = None) -> TaskAudit:
             plan_steps=report.plan_steps if report else None, solved=first is not None,
             first_goal_step=first, held_fraction=held / steps, trial_steps=steps, cause=cause,
             plan_ms=1e3 * plan_s / steps, env_ms=1e3 * env_s / steps,
-            physics_warnings=env.physics_warnings)
+            physics_warnings=env.physics_warnings,
+            load=None if estimate is None else estimate / walk_capacity(one))
     finally:
         if own:
             env.close()
@@ -109,7 +119,23 @@ def summarise(audits: list[TaskAudit]) -> dict[str, Any]:
         "plan_ms_per_step": sum(a.plan_ms for a in audits) / n,
         "env_ms_per_step": sum(a.env_ms for a in audits) / n,
         "physics_warnings": sum(a.physics_warnings for a in audits),
+        "by_load": by_load(audits),
     }
+
+
+LOAD_BUCKETS = ((0.0, 0.5), (0.5, 0.7), (0.7, 1.0), (1.0, float("inf")))
+
+
+def by_load(audits: list[TaskAudit]) -> list[dict[str, Any]]:
+    """Tasks and solved tasks per bucket of `load` (the expert's plan estimate, metres walked
+    plus a fixed cost per plan step, over the metres a trial lets it walk): how much of a
+    failure rate is tasks too long for their trial."""
+    out = []
+    for lo, hi in LOAD_BUCKETS:
+        inside = [a for a in audits if a.load is not None and lo <= a.load < hi]
+        out.append({"load": [lo, hi], "tasks": len(inside),
+                    "solved": sum(a.solved for a in inside)})
+    return out
 
 
 def audit_dict(audits: list[TaskAudit]) -> dict[str, Any]:
@@ -117,4 +143,5 @@ def audit_dict(audits: list[TaskAudit]) -> dict[str, Any]:
     return {"summary": summarise(audits), "tasks": [asdict(a) for a in audits]}
 
 
-__all__ = ["TaskAudit", "audit_dict", "audit_task", "audit_tasks", "summarise"]
+__all__ = ["LOAD_BUCKETS", "TaskAudit", "audit_dict", "audit_task", "audit_tasks", "by_load",
+           "summarise", "walk_capacity"]

@@ -216,7 +216,7 @@ class Expert:
         unless another is much cheaper (so the expert does not dither between two)."""
         if not plans:
             return None
-        costs = {p.conjunct: self._cost(p) for p in plans}
+        costs = {p.conjunct: self.plan_cost(p) for p in plans}
         best = min(plans, key=lambda p: costs[p.conjunct])
         kept = next((p for p in plans if p.conjunct == self._conjunct), None)
         if kept is not None and costs[kept.conjunct] <= 1.5 * costs[best.conjunct] + 2.0:
@@ -224,7 +224,7 @@ class Expert:
         self._conjunct = best.conjunct
         return best
 
-    def _cost(self, plan: Plan) -> float:
+    def plan_cost(self, plan: Plan) -> float:
         """Metres walked to visit each step's objects in turn (a product appears where its
         last input was), plus a fixed cost per step for facing, grabbing and placing."""
         sc = self.env.scene
@@ -248,6 +248,15 @@ class Expert:
             if product is not None:
                 where[product] = here
         return total + STEP_COST * len(steps)
+
+    def estimate(self) -> float | None:
+        """The cheapest plan's `plan_cost` from the env's current state (None: no plan), for
+        audits: how much of a trial the task needs at the least."""
+        if self.env.task is not self._task:
+            self._on_task()
+        self.body = Body(self.env.scene)
+        plans = self.planner.plans(state_of(self._types()))
+        return min((self.plan_cost(p) for p in plans), default=None)
 
     def _goal_step(self, plan: Plan, danger: list[Literal]) -> int:
         conj = self._task.game.goal.disjuncts[plan.conjunct]
