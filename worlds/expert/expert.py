@@ -200,7 +200,7 @@ class Expert:
             return NOOP
         if self.report.plan_steps is None:
             self.report.plan_steps = plan.steps
-        if env.goal_holds:
+        if env.goal_holds and not self._hovering(plan):
             self.report.phase = "keep"
             return NOOP
         danger = [self.planner.rules[i].condition for i in self.planner.danger(state, plan)]
@@ -248,6 +248,17 @@ class Expert:
             if product is not None:
                 where[product] = here
         return total + STEP_COST * len(steps)
+
+    def _hovering(self, plan: Plan) -> bool:
+        """Whether on(a, b) of the plan's conjunction holds only because a, still in the hand,
+        hovers just above b: it should be put down (the hand may be needed, and a video of
+        the expert should show the object placed)."""
+        held = self.env.scene.held
+        if held < 0:
+            return False
+        t = self._type_of(held)
+        return any(lit.predicate == "on" and not lit.negated and lit.a == t
+                   for lit in self._task.game.goal.disjuncts[plan.conjunct])
 
     def estimate(self) -> float | None:
         """The cheapest plan's `plan_cost` from the env's current state (None: no plan), for
