@@ -216,6 +216,9 @@ class Expert:
         unless another is much cheaper (so the expert does not dither between two)."""
         if not plans:
             return None
+        if len(plans) == 1:
+            self._conjunct = plans[0].conjunct
+            return plans[0]
         costs = {p.conjunct: self.plan_cost(p) for p in plans}
         best = min(plans, key=lambda p: costs[p.conjunct])
         kept = next((p for p in plans if p.conjunct == self._conjunct), None)
@@ -656,8 +659,10 @@ class Expert:
             self.report.no_path += 1
             return A["turn_left"]
         wps = self.tiles.waypoints(path, np.asarray(p[:2], float))
-        if len(path) > 1 and len(wps) > 1 and np.allclose(wps[0][0], tile_centre(here)):
-            wps = wps[1:]
+        centre = tile_centre(here)
+        if len(path) > 1 and len(wps) > 1 and abs(wps[0][0][0] - centre[0]) < 1e-9 \
+                and abs(wps[0][0][1] - centre[1]) < 1e-9:
+            wps = wps[1:]  # the centre of the tile it stands on
         target = self.tiles.next_waypoint(self.body.xy, wps, keep_out)
         if len(path) > 1:
             target = self.tiles.ramp_line(self.body.xy, here, path[1], target)

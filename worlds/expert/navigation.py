@@ -205,13 +205,14 @@ class TileMap:
                       avoid: list[tuple[np.ndarray, float]]) -> np.ndarray:
         """The farthest waypoint reachable in a straight line from `pos` (else the first)."""
         level = self.level(self.tile_of(pos))
-        best = wps[0][0]
-        for p, t in wps:
-            if self.level(t) != level or t in self.ramps:
-                break
+        flat = 0  # the waypoints before the first one off this level or on a ramp
+        while flat < len(wps) and self.level(wps[flat][1]) == level \
+                and wps[flat][1] not in self.ramps:
+            flat += 1
+        for p, _ in reversed(wps[:flat]):
             if self.straight(pos, p, level, avoid):
-                best = p
-        return best
+                return p
+        return wps[0][0]
 
 
 __all__ = ["TileMap", "tile_centre"]

@@ -98,6 +98,7 @@ class SymbolicPlanner:
         self.rules = tuple(rules)
         self._cond_atoms = [atom(r.condition) for r in self.rules]
         self._plan = lru_cache(maxsize=4096)(self._search)
+        self.danger = lru_cache(maxsize=4096)(self._danger)  # type: ignore[method-assign]
 
     @staticmethod
     def for_task(task: Task) -> SymbolicPlanner:
@@ -165,7 +166,7 @@ class SymbolicPlanner:
         out = [self.plan(state, c) for c in range(len(self.goal.disjuncts))]
         return [p for p in out if p is not None]
 
-    def danger(self, state: State, plan: Plan) -> tuple[int, ...]:
+    def _danger(self, state: State, plan: Plan) -> tuple[int, ...]:
         """Rules whose firing now (other than the plan's next one) would leave no plan."""
         nxt = plan.rules[0] if plan.rules else None
         out = []
