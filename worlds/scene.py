@@ -79,6 +79,9 @@ CONTYPE_OBJECT, CONAFF_OBJECT = 1, 3
 AVATAR_GROUP = 2
 CONTYPE_HELD, CONAFF_HELD = 4, 1
 PARKED_Z = -20.0
+# Geom groups a visibility ray sees: terrain (0) and objects (1), never the avatar's own geoms.
+RAY_GROUPS = np.array([1, 1, 0, 0, 0, 0], np.uint8)
+RAY_GROUPS.setflags(write=False)
 
 
 def _build_mjcf() -> mjcf.RootElement:
@@ -218,8 +221,6 @@ class Scene:
         self._ray_geom = np.zeros(n_rays, np.int32)
         self._ray_dist = np.zeros(n_rays)
         self._tan_half_fov = np.tan(np.deg2rad(FOVY_DEGREES) / 2)
-        # rays see terrain (group 0) and objects (group 1), never the avatar's own geoms
-        self._ray_groups = np.array([1, 1, 0, 0, 0, 0], np.uint8)
 
     # ---- loading a task --------------------------------------------------------------------
     def floor_height(self, x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
@@ -400,7 +401,7 @@ class Scene:
         vec = self._ray_vec[: 3 * k]
         vec[:] = (rel[idx] / np.linalg.norm(rel[idx], axis=1, keepdims=True)).ravel()
         geom, dist = self._ray_geom[:k], self._ray_dist[:k]
-        mujoco.mj_multiRay(self.model, self.data, origin, vec, self._ray_groups, 1, -1,
+        mujoco.mj_multiRay(self.model, self.data, origin, vec, RAY_GROUPS, 1, -1,
                            geom, dist, None, k, 100.0)
         hit[idx] = geom == self.slot_geom[owner[idx]]
         return hit

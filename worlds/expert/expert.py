@@ -20,21 +20,20 @@ why (no plan, navigation stuck, grab missed, ...), which is what `tools/audit_ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 
 from worlds import predicates
 from worlds.avatar import PITCH_LIMIT
-from worlds.env import AGENT_CENTRE_HEIGHT, WorldEnv
+from worlds.env import WorldEnv
 from worlds.expert.motor import (
     NOOP,
     WALK_ARC,
     A,
     Body,
     face,
-    hand_height,
     look,
     pitch_to,
     turn,
@@ -43,7 +42,7 @@ from worlds.expert.motor import (
 )
 from worlds.expert.navigation import TileMap, tile_centre
 from worlds.expert.symbolic import Plan, SymbolicPlanner, state_of
-from worlds.scene import EYE_HEIGHT, SLOT_HALF_SIZE, SLOT_SHAPE
+from worlds.scene import EYE_HEIGHT, RAY_GROUPS, SLOT_HALF_SIZE, SLOT_SHAPE
 from worlds.task import AGENT, COLOURS, LEVEL_HEIGHT, SHAPES, TILE_SIZE, Literal, ObjectType
 
 GRAB_RANGE = 1.4  # metres, horizontal: where the expert stops to grab (reach is 2 m)
@@ -69,7 +68,6 @@ STUCK_PROGRESS = 0.3  # metres: walking less far than this in STUCK_STEPS is bei
 ESCAPE = (A["backward"], A["backward"], A["strafe_left"], A["strafe_left"], A["forward"])
 _FORWARD = (A["forward"], A["forward_left"], A["forward_right"])
 _TURNS = (A["turn_left"], A["turn_right"])
-_RAY_GROUPS = np.array([1, 1, 0, 0, 0, 0], np.uint8)  # terrain and objects, not the avatar
 _ORDER = {"on": 0, "near_pair": 1, "hold": 2, "near": 3, "see": 4}
 
 CAUSES = ("no_plan", "plan_lost", "no_path", "navigation_stuck", "grab_missed", "sticky_grab",
@@ -89,7 +87,6 @@ class TrialReport:
     plan_lost: bool = False
     sticky: bool = False
     lost: bool = False
-    notes: list[str] = field(default_factory=list)
 
     def cause(self) -> str:
         """The most likely reason the goal was never reached in this trial."""
@@ -150,12 +147,10 @@ class Expert:
         self._last, self._last_yaw, self._blocked = NOOP, 0.0, 0
 
     def _types(self) -> list[ObjectType]:
-        sc = self.env.scene
-        return [ObjectType(SHAPES[SLOT_SHAPE[s]], COLOURS[sc.colour[s]])
-                for s in np.flatnonzero(sc.present)]
+        return [self._type_of(s) for s in np.flatnonzero(self.env.scene.present)]
 
     def _type_of(self, slot: int) -> ObjectType:
-        return ObjectType(SHAPES[SLOT_SHAPE[slot]], COLOURS[self.env.scene.colour[slot]])
+        return self.env.state.object_type(slot)  # the env mirrors the scene's colours there
 
     def _slots(self, t: ObjectType) -> np.ndarray:
         sc = self.env.scene
@@ -234,7 +229,7 @@ class Expert:
         pos = sc.object_positions()
         where: dict[ObjectType, np.ndarray] = {}
         for s in np.flatnonzero(sc.present):
-            t = ObjectType(SHAPES[SLOT_SHAPE[s]], COLOURS[sc.colour[s]])
+            t = self._type_of(s)
             if t not in where or np.linalg.norm(pos[s, :2] - self.body.xy) < np.linalg.norm(
                     where[t] - self.body.xy):
                 where[t] = pos[s, :2].copy()
@@ -358,9 +353,7 @@ class Expert:
         sc = self.env.scene
         pos = sc.object_positions()
         held = sc.held
-        held_type = None
-        if held >= 0:
-            held_type = ObjectType(SHAPES[SLOT_SHAPE[held]], COLOURS[sc.colour[held]])
+        held_type = self._type_of(held) if held >= 0 else None
         avoid: list[tuple[np.ndarray, float]] = []
         no_grab: set[int] = set()
         for lit in danger:
@@ -526,12 +519,9 @@ class Expert:
                   gap: float = RELEASE_GAP) -> int:
         """Carries a to within `gap` of b and lets go of it there, or with `keep` (the goal
         also holds a) lowers it beside b instead."""
-        sc = self.env.scene
-        if sc.held != a:
+        if self.env.scene.held != a:
             return self._hold(a, danger)
-        avoid, _ = self._constraints(danger, {a, b})
-        pos = sc.object_positions()
-        pa, pb = pos[a], pos[b]
+        avoid, pa, pb = self._carrying(a, b, danger)
         apart = float(np.linalg.norm(pa[:2] - pb[:2]))
         if self.body.distance(pb) > max(1.8, gap + 1.0) or not self._clear(pb, avoid):
             return self._goto(pb, avoid)
@@ -544,13 +534,16 @@ class Expert:
             return look(self.env.controller.pitch_target, KEEP_PITCH) or NOOP
         return A["grab"] if self._speed() < 0.3 else NOOP
 
+    def _carrying(self, a: int, b: int, danger: list[Literal]
+                  ) -> tuple[list[tuple[np.ndarray, float]], np.ndarray, np.ndarray]:
+        """The keep-out circles while carrying a to b, and the two objects' positions."""
+        pos = self.env.scene.object_positions()
+        return self._constraints(danger, {a, b})[0], pos[a].copy(), pos[b].copy()
+
     def _put_on(self, a: int, b: int, danger: list[Literal]) -> int:
-        sc = self.env.scene
-        if sc.held != a:
+        if self.env.scene.held != a:
             return self._hold(a, danger)
-        avoid, _ = self._constraints(danger, {a, b})
-        pos = sc.object_positions()
-        pa, pb = pos[a], pos[b]
+        avoid, pa, pb = self._carrying(a, b, danger)
         act = look(self.env.controller.pitch_target, PLACE_PITCH)
         if act is not None:
             return act
@@ -618,7 +611,7 @@ class Expert:
         vec = point - eye
         geom = np.zeros(1, np.int32)
         held = int(sc.slot_body[sc.held]) if sc.held >= 0 else -1  # it moves with the view
-        mujoco.mj_ray(sc.model, sc.data, eye, vec / np.linalg.norm(vec), _RAY_GROUPS, 1, held,
+        mujoco.mj_ray(sc.model, sc.data, eye, vec / np.linalg.norm(vec), RAY_GROUPS, 1, held,
                       geom)
         return int(geom[0]) == int(sc.slot_geom[slot])
 
@@ -666,7 +659,6 @@ class Expert:
         target = self.tiles.next_waypoint(self.body.xy, wps, keep_out)
         if len(path) > 1:
             target = self.tiles.ramp_line(self.body.xy, here, path[1], target)
-        self.debug_target = target
         action = walk(self.body, target)
         if action not in _FORWARD:
             self._trail.clear()
@@ -689,11 +681,4 @@ class Expert:
 
 
 
-def agent_centre(env: WorldEnv) -> np.ndarray:
-    """The avatar's centre as the predicates use it."""
-    p = env.scene.data.xpos[env.scene.avatar_body].copy()
-    p[2] += AGENT_CENTRE_HEIGHT
-    return p
-
-
-__all__ = ["CAUSES", "Expert", "TrialReport", "agent_centre", "hand_height"]
+__all__ = ["CAUSES", "Expert", "TrialReport"]

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from worlds.avatar import ACTIONS, PITCH_LIMIT, PITCH_STEP
-from worlds.scene import EYE_HEIGHT, HAND_OFFSET, Scene
+from worlds.scene import Scene
 
 A = {name: i for i, name in enumerate(ACTIONS)}
 NOOP = A["noop"]
@@ -92,11 +92,5 @@ def face(body: Body, pitch_target: float, point: np.ndarray, pitch_offset: float
     return look(pitch_target, pitch_to(body, point) + pitch_offset)
 
 
-def hand_height(pitch: float) -> float:
-    """Height of the hand (a held object's centre) above the feet at head pitch `pitch`."""
-    fx, _, fz = HAND_OFFSET
-    return EYE_HEIGHT - fx * math.sin(pitch) + fz * math.cos(pitch)
-
-
-__all__ = ["A", "NOOP", "Body", "face", "hand_height", "look", "pitch_to", "turn", "walk",
+__all__ = ["A", "NOOP", "Body", "face", "look", "pitch_to", "turn", "walk",
            "wrap"]

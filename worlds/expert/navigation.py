@@ -115,16 +115,6 @@ class TileMap:
                     heapq.heappush(heap, (nd, nxt))
         return None
 
-    def reachable(self, start: Tile) -> set[Tile]:
-        seen, stack = {start}, [start]
-        while stack:
-            t = stack.pop()
-            for _, n in self.edges(t):
-                if n not in seen:
-                    seen.add(n)
-                    stack.append(n)
-        return seen
-
     # ---- waypoints -------------------------------------------------------------------------
     def waypoints(self, path: list[Tile], goal_xy: np.ndarray) -> list[tuple[np.ndarray, Tile]]:
         """(point, tile) to walk through: each tile's centre (the last replaced by the goal

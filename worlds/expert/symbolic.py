@@ -23,18 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from worlds.game_sampler import atom
 from worlds.task import AGENT, Goal, Literal, ObjectType, Rule, Task
 
 State = tuple[tuple[ObjectType, int], ...]  # sorted (type, count) pairs with count > 0
 Atom = tuple  # a literal without its sign; near() arguments sorted
 MAX_PLAN_STEPS = 8
-
-
-def atom(lit: Literal) -> Atom:
-    """The literal without its sign; near() is symmetric, so its arguments are sorted."""
-    if lit.predicate == "near":
-        return ("near", *sorted((lit.a, lit.b), key=repr))
-    return (lit.predicate, lit.a, lit.b)
 
 
 def implied_atoms(lit: Literal) -> frozenset[Atom]:
