@@ -204,6 +204,18 @@ class Scene:
         m.body_contype[self.slot_body] = CONTYPE_OBJECT | CONTYPE_HELD
         m.body_conaffinity[self.slot_body] = CONAFF_OBJECT | CONAFF_HELD
         self.parked_pos = m.body_pos[self.slot_body].copy()
+        # the head's pitch servo: its gains, and the head's own inertia about the pitch axis
+        # (armature included), against which a held object's inertia is matched in `grab`
+        self._pitch_act = name(mujoco.mjtObj.mjOBJ_ACTUATOR, "pitch")
+        self._pitch_dof = int(self.avatar_qvel[4])
+        self._pitch_kp = float(m.actuator_gainprm[self._pitch_act, 0])
+        self._pitch_damping = float(m.dof_damping[self._pitch_dof])
+        self._pitch_armature = float(m.dof_armature[self._pitch_dof])
+        d0 = mujoco.MjData(m)
+        mujoco.mj_forward(m, d0)
+        full = np.zeros((m.nv, m.nv))
+        mujoco.mj_fullM(m, d0, full)
+        self._head_inertia = float(full[self._pitch_dof, self._pitch_dof])
         self.base_inertia = m.body_inertia[self.slot_body].copy()
         self._object_geoms = np.concatenate([[self.terrain_geom], self.slot_geom])
         # per-task initial slot arrays, restored at every trial reset
@@ -283,6 +295,7 @@ class Scene:
         self.present[:] = self.init_present
         self.colour[:] = self.init_colour
         self.held = -1
+        self._pitch_gain(0.0)
         self._write_slot_arrays(np.arange(N_SLOTS))
         d.ctrl[3] = 0.0
         mujoco.mj_forward(m, d)
@@ -315,6 +328,18 @@ class Scene:
         d.eq_active[eq] = 1
         g = self.slot_geom[slot]
         m.geom_contype[g], m.geom_conaffinity[g] = CONTYPE_HELD, CONAFF_HELD
+        # a held object is weightless: its weight at the hand (up to 2 kg x 12 m/s^2 at
+        # 0.6 m) would bend the head's pitch servo (kp 20) to its lower limit, so the camera
+        # would stare at the floor, looking up would do nothing and the object would drag
+        # along the ground; contacts and inertia still act on it
+        m.body_gravcomp[self.slot_body[slot]] = 1.0
+        # its inertia at the hand is up to 20 times the head's (kp 20 alone swings a 2 kg
+        # object +-0.3 rad): `_pitch_gain` matches the servo to it, so the view turns up and
+        # down as fast, and as little overshot, with an object as without one
+        b = self.slot_body[slot]
+        lever2 = float(np.dot(HAND_OFFSET, HAND_OFFSET))
+        load = m.body_mass[b] * lever2 + float(np.mean(m.body_inertia[b]))
+        self._pitch_gain(load)
         self.held = slot
 
     def release(self) -> None:
@@ -323,10 +348,27 @@ class Scene:
         s = self.held
         self.data.eq_active[self.slot_eq[s]] = 0
         if self.present[s]:
+            self.model.body_gravcomp[self.slot_body[s]] = 0.0
             g = self.slot_geom[s]
             self.model.geom_contype[g], self.model.geom_conaffinity[g] = (CONTYPE_OBJECT,
                                                                           CONAFF_OBJECT)
+        self._pitch_gain(0.0)
         self.held = -1
+
+    def _pitch_gain(self, load: float) -> None:
+        """The head servo for a held inertia `load` about the pitch axis (0: nothing held).
+
+        Stiffness and damping scale with the total inertia the servo moves, which keeps the
+        bare head's natural frequency and damping ratio. The load is also added to the
+        joint's armature: the weld to the object is soft, so at the step's time scale the
+        head alone would meet the raised stiffness and the explicit integrator would blow up
+        (the armature keeps its own frequency within 1.5x the bare head's)."""
+        m = self.model
+        scale = 1.0 + 2.0 * load / self._head_inertia
+        m.actuator_gainprm[self._pitch_act, 0] = scale * self._pitch_kp
+        m.actuator_biasprm[self._pitch_act, 1] = -scale * self._pitch_kp
+        m.dof_damping[self._pitch_dof] = scale * self._pitch_damping
+        m.dof_armature[self._pitch_dof] = self._pitch_armature + load
 
     # ---- rules changing the world ----------------------------------------------------------
     def remove(self, slots: np.ndarray) -> None:

@@ -3,6 +3,8 @@ task switching without recompiling, determinism and exact specs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import mujoco
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from worlds.scene import Scene
 from worlds.task import (
     AGENT,
     AvatarSpec,
+    Dynamics,
     EpisodeSpec,
     Game,
     Goal,
@@ -75,6 +78,28 @@ def test_hold_after_grab(env_factory):
     assert np.linalg.norm(env.scene.object_positions()[0] - hand) < 0.3
     rewards = run(env, [A["grab"]] + [A["noop"]] * 3)  # grab again = release
     assert env.scene.held == -1 and rewards[-1] == 0.0
+
+
+def test_heavy_held_object_follows_the_view(env_factory):
+    # the heaviest, strongest-gravity object of the default family: holding it must not pull
+    # the head (and the camera) down, and looking up must lift it off the floor
+    task = make_task([(RED_CUBE, 2.25, 2.25)], [Literal("hold", AGENT, RED_CUBE)])
+    task = dataclasses.replace(task, world=dataclasses.replace(
+        task.world, dynamics=Dynamics(gravity_scale=1.25, object_mass=2.0)))
+    env = env_factory(task)
+    env.reset()
+    run(env, [A["look_down"]] * 2 + [A["grab"]] + [A["noop"]] * 5)
+    assert env.scene.held == 0
+    sc = env.scene
+    pitch = sc.data.qpos[sc.avatar_qpos[4]]
+    assert abs(pitch - env.controller.pitch_target) < 0.1
+    z0 = sc.object_positions()[0, 2]
+    run(env, [A["look_up"]] * 4 + [A["noop"]] * 5)
+    pitch = sc.data.qpos[sc.avatar_qpos[4]]
+    assert abs(pitch - env.controller.pitch_target) < 0.1
+    assert sc.object_positions()[0, 2] > z0 + 0.2
+    run(env, [A["grab"]] + [A["noop"]] * 10)  # let go: it falls back to the floor
+    assert sc.object_positions()[0, 2] < 0.3
 
 
 def test_sticky_grab_holds_until_the_trial_ends(env_factory):

@@ -42,7 +42,7 @@ from worlds.expert.motor import (
 )
 from worlds.expert.navigation import TileMap, tile_centre
 from worlds.expert.symbolic import Plan, SymbolicPlanner, state_of
-from worlds.scene import EYE_HEIGHT, RAY_GROUPS, SLOT_HALF_SIZE, SLOT_SHAPE
+from worlds.scene import AVATAR_MASS, EYE_HEIGHT, RAY_GROUPS, SLOT_HALF_SIZE, SLOT_SHAPE
 from worlds.task import AGENT, COLOURS, LEVEL_HEIGHT, SHAPES, TILE_SIZE, Literal, ObjectType
 
 GRAB_RANGE = 1.4  # metres, horizontal: where the expert stops to grab (reach is 2 m)
@@ -56,10 +56,17 @@ KEEP_PITCH = 0.3  # head pitch that lowers a held object beside another it must 
 PLACE_PITCH = -0.6  # head pitch that lifts a held object above a cube for on()
 RELEASE_GAP = 0.75  # metres, horizontal, between a carried object and its partner at release
 ON_ALIGN = 0.15  # metres: how far a carried object may be off its support's centre at release
+PLACE_DROP = 0.2  # metres: the most a carried object's bottom is above its support's top
+SETTLE_STEPS = 4  # control steps an object placed on another is left to come to rest
+STAND_OFF = 0.55  # metres, horizontal: the closest the avatar comes to a support (it is
+# 0.5 from touching it; the hand reaches 0.6 ahead)
 ON_FACE = 0.3  # rad: how squarely the avatar faces a support before stepping into place
 VANTAGE_RADII = (0.4, 0.8, 1.2)  # metres: where the expert looks for a clear view first
 VANTAGE_DIRECTIONS = 12
 VIEW_GAP = 2.0  # metres: how close an object is carried to one that must be seen from beside it
+SEE_MIN = 1.0  # metres: nearer than this an object sinks below the lowest the head looks
+VIEW_HALF_SPAN = 0.5  # rad: half the horizontal span objects seen together may cover (the
+# view's half width is 0.61 rad)
 KEEP_NEAR = 0.8  # metres, horizontal: how close it stays to an object it must stay near
 STEP_COST = 3.0  # metres-equivalent of one plan step (face, grab, place) when choosing plans
 GATHER_GAP = 1.6  # metres: two objects the avatar must be near at once must lie closer
@@ -142,8 +149,9 @@ class Expert:
         self.reports.append(self.report)
         self._trial_key = (self.env.trial, 0)
         self._trail: list[np.ndarray] = []
-        self._escape: list[int] = []
+        self._queue: list[int] = []
         self._see_turn = 0
+        self._vantages: dict[tuple, np.ndarray | None] = {}
         self._last, self._last_yaw, self._blocked = NOOP, 0.0, 0
 
     def _types(self) -> list[ObjectType]:
@@ -165,14 +173,14 @@ class Expert:
         if env.t_in_trial == 0 or self._trial_key is None:
             self._on_trial()
         self.body = Body(env.scene)
-        if self._escape:
-            return self._remember(self._escape.pop(0))
+        if self._queue:
+            return self._remember(self._queue.pop(0))
         if self._last in _TURNS and abs(wrap(self.body.yaw - self._last_yaw)) < 0.01:
             self._blocked += 1  # the turn did not turn: a held object is against a wall
             if self._blocked >= 2:
                 self._blocked = 0
                 self.report.stuck += 1
-                self._escape = [A["backward"]]
+                self._queue = [A["backward"]]
                 return self._remember(A["backward"])
         else:
             self._blocked = 0
@@ -295,9 +303,13 @@ class Expert:
                     and held_type in lit.objects and held_type not in held_goal):
                 self.report.phase = f"release after {lit}"
                 return A["grab"] if self._speed() < 0.3 else NOOP
+        seen = [i for i in order if conj[i].predicate == "see"]
         for i in order:
             if not truth[i]:
                 self.report.phase = f"goal {conj[i]}"
+                if len(seen) > 1 and i in seen:  # every other literal holds: all in one view
+                    return self._see_all([self._nearest(conj[j].b) for j in seen],
+                                         danger + negated)
                 keep = bool(set(conj[i].objects) & held_goal)
                 return self._achieve(conj[i], danger + negated, keep)
         for i, lit in enumerate(conj):
@@ -484,7 +496,75 @@ class Expert:
             return b
         if not self._keep and self.body.distance(p) > 1.5:
             return A["forward"]
+        if self.body.distance(p) < SEE_MIN:  # below the view: step back to see it whole
+            return A["backward"]
         return NOOP
+
+    def _see_all(self, slots: list[int], danger: list[Literal]) -> int:
+        """Several objects in one view: face the middle of their bearings once they fit in
+        the field of view and are in plain sight, else walk to a point farther from them
+        from which they do."""
+        if min(slots) < 0:
+            self.report.lost = True
+            return NOOP
+        sc = self.env.scene
+        pos = sc.object_positions()
+        mid = self._view_mid(self.body.xy, pos[slots])
+        if mid is not None and all(self._line_of_sight(s) for s in slots):
+            a = turn(wrap(mid - self.body.yaw))
+            if a is not None:
+                return a
+            pitches = [pitch_to(self.body, pos[s]) for s in slots]
+            b = look(self.env.controller.pitch_target, 0.5 * (min(pitches) + max(pitches)))
+            return b if b is not None else NOOP
+        spot = self._group_vantage(pos[slots], slots)
+        avoid, _ = self._constraints(danger, set(slots))
+        centre = np.mean(pos[slots], axis=0)
+        return self._goto(centre if spot is None else np.append(spot, 0.0), avoid)
+
+    @staticmethod
+    def _view_mid(xy: np.ndarray, points: np.ndarray) -> float | None:
+        """The yaw halfway between the bearings of `points` from `xy`, or None when they
+        span more of the horizon than the view shows (with a margin for their size)."""
+        d = points[:, :2] - xy
+        ang = np.arctan2(d[:, 1], d[:, 0])
+        ref = float(ang[0])
+        rel = np.array([wrap(float(a) - ref) for a in ang])
+        lo, hi = float(rel.min()), float(rel.max())
+        if hi - lo > 2 * VIEW_HALF_SPAN:
+            return None
+        return wrap(ref + 0.5 * (lo + hi))
+
+    def _group_vantage(self, points: np.ndarray, slots: list[int]) -> np.ndarray | None:
+        """The nearest point (to the avatar) from whose eye height every object is in plain
+        sight and all fit in the view: on rings round the objects' centre, farther out for
+        objects farther apart."""
+        key = (tuple(np.round(points[:, :2], 1).ravel()), self.tiles.tile_of(self.body.xy))
+        if key in self._vantages:
+            return self._vantages[key]
+        centre = np.mean(points[:, :2], axis=0)
+        best, best_d = None, np.inf
+        edge = self.tiles.size * TILE_SIZE
+        here = key[1]
+        for r in np.arange(1.5, edge, 0.75):
+            for th in np.linspace(0, 2 * np.pi, 24, endpoint=False):
+                q = centre + r * np.array([np.cos(th), np.sin(th)])
+                if not (0.3 <= q[0] <= edge - 0.3 and 0.3 <= q[1] <= edge - 0.3):
+                    continue
+                t = self.tiles.tile_of(q)
+                if t in self.tiles.walls or t in self.tiles.ramps:
+                    continue
+                d = self.body.distance(q)
+                if d >= best_d or self._view_mid(q, points) is None or self.tiles.path(
+                        here, t) is None:
+                    continue
+                eye = np.array([q[0], q[1], self.tiles.level(t) * LEVEL_HEIGHT + EYE_HEIGHT])
+                if all(self._ray_hits(eye, points[i], s) for i, s in enumerate(slots)):
+                    best, best_d = q, d
+            if best is not None:
+                break
+        self._vantages[key] = best
+        return best
 
     def _vantage(self, slot: int, around: np.ndarray | None = None,
                  keep: list[int] | None = None) -> np.ndarray | None:
@@ -544,31 +624,43 @@ class Expert:
         if self.env.scene.held != a:
             return self._hold(a, danger)
         avoid, pa, pb = self._carrying(a, b, danger)
-        act = look(self.env.controller.pitch_target, PLACE_PITCH)
-        if act is not None:
-            return act
         if self.body.distance(pb) > 1.6 or not self._clear(pb, avoid):
-            return self._goto(pb, avoid)
+            act = look(self.env.controller.pitch_target, PLACE_PITCH)  # high over what is on
+            return act if act is not None else self._goto(pb, avoid)  # the way
         act = turn(self.body.bearing(pb), ON_FACE)
         if act is not None:
             return act
+        top = pb[2] + SLOT_HALF_SIZE[b]
+        bottom = pa[2] - SLOT_HALF_SIZE[a]
+        if bottom < top + 0.02:
+            return A["look_up"]
         # the last few centimetres by stepping, not turning: a turn moves the held object by
-        # 0.15 m and can be blocked by a wall the object would swing into
+        # 0.15 m and can be blocked by a wall the object would swing into; the avatar slides
+        # `coast` metres after it stops walking, so it stops walking that much early
         heading = np.array([np.cos(self.body.yaw), np.sin(self.body.yaw)])
         left = np.array([-heading[1], heading[0]])
         along = float((pb[:2] - pa[:2]) @ heading)
         side = float((pb[:2] - pa[:2]) @ left)
+        coast = self._stop_distance()
+        if self.body.distance(pb) < STAND_OFF:
+            return A["backward"]
+        if abs(side) > ON_ALIGN + coast:
+            return A["strafe_left"] if side > 0 else A["strafe_right"]
+        if along > ON_ALIGN + coast and self.body.distance(pb) > STAND_OFF + coast:
+            return A["forward"]
+        if along < -ON_ALIGN - coast:
+            return A["backward"]
+        if coast > 0.02:
+            return NOOP
         if abs(side) > ON_ALIGN:
             return A["strafe_left"] if side > 0 else A["strafe_right"]
-        if along > ON_ALIGN:
-            return A["forward"]
-        if along < -ON_ALIGN:
-            return A["backward"]
-        top = pb[2] + SLOT_HALF_SIZE[b]
-        if pa[2] - SLOT_HALF_SIZE[a] < top + 0.02:
-            return A["look_up"]
-        if self._speed() > 0.15:
+        if abs(along) > ON_ALIGN:
+            return A["forward"] if along > 0 else A["backward"]
+        if bottom > top + PLACE_DROP:  # lower it first: dropped from high, a sphere rolls off
+            return A["look_down"]
+        if self._speed(a) > 0.05:  # a moving sphere rolls off
             return NOOP
+        self._queue = [NOOP] * SETTLE_STEPS  # let it come to rest before judging the result
         return A["grab"]
 
     def _undo(self, lit: Literal, danger: list[Literal]) -> int:
@@ -598,8 +690,20 @@ class Expert:
         return walk(self.body, target)
 
     # ---- walking ---------------------------------------------------------------------------
-    def _speed(self) -> float:
+    def _stop_distance(self) -> float:
+        """How far the avatar slides from its current speed once it stops walking: its push
+        is limited (scaled with gravity), and a held object adds to the mass it brakes."""
         sc = self.env.scene
+        mass = AVATAR_MASS + (float(sc.model.body_mass[sc.slot_body[sc.held]])
+                              if sc.held >= 0 else 0.0)
+        decel = float(sc.model.actuator_forcerange[0, 1]) / mass
+        return self._speed() ** 2 / (2 * decel)
+
+    def _speed(self, slot: int = -1) -> float:
+        """Horizontal speed of the avatar, or of object `slot`."""
+        sc = self.env.scene
+        if slot >= 0:
+            return float(np.linalg.norm(sc.data.qvel[sc.slot_qvel[slot]:sc.slot_qvel[slot] + 2]))
         return float(np.linalg.norm(sc.data.qvel[sc.avatar_qvel[:2]]))
 
     def _line_of_sight(self, slot: int) -> bool:
@@ -673,9 +777,9 @@ class Expert:
                                                         and path[1] in self.tiles.ramps)
                 if climbing and self.env.scene.held >= 0 and ctrl.pitch_target > -PITCH_LIMIT:
                     # a heavy object bends the head down and drags on the ramp: lift it
-                    self._escape = [A["look_up"], A["backward"]]
+                    self._queue = [A["look_up"], A["backward"]]
                     return A["look_up"]
-                self._escape = list(ESCAPE[1:])
+                self._queue = list(ESCAPE[1:])
                 return ESCAPE[0]
         return action
 
