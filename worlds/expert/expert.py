@@ -42,7 +42,15 @@ from worlds.expert.motor import (
 )
 from worlds.expert.navigation import TileMap, tile_centre
 from worlds.expert.symbolic import Plan, SymbolicPlanner, state_of
-from worlds.scene import AVATAR_MASS, EYE_HEIGHT, RAY_GROUPS, SLOT_HALF_SIZE, SLOT_SHAPE
+from worlds.scene import (
+    AVATAR_MASS,
+    AVATAR_RADIUS,
+    EYE_HEIGHT,
+    RAY_GROUPS,
+    SEE_PROBES,
+    SLOT_HALF_SIZE,
+    SLOT_SHAPE,
+)
 from worlds.task import AGENT, COLOURS, LEVEL_HEIGHT, SHAPES, TILE_SIZE, Literal, ObjectType
 
 GRAB_RANGE = 1.4  # metres, horizontal: where the expert stops to grab (reach is 2 m)
@@ -61,10 +69,11 @@ SETTLE_STEPS = 4  # control steps an object placed on another is left to come to
 STAND_OFF = 0.55  # metres, horizontal: the closest the avatar comes to a support (it is
 # 0.5 from touching it; the hand reaches 0.6 ahead)
 ON_FACE = 0.3  # rad: how squarely the avatar faces a support before stepping into place
-VANTAGE_RADII = (0.4, 0.8, 1.2)  # metres: where the expert looks for a clear view first
+VANTAGE_RADII = (0.4, 0.8, 1.2, 1.8)  # metres: where the expert looks for a clear view first
 VANTAGE_DIRECTIONS = 12
 VIEW_GAP = 2.0  # metres: how close an object is carried to one that must be seen from beside it
 SEE_MIN = 1.0  # metres: nearer than this an object sinks below the lowest the head looks
+SEE_FROM = 1.5  # metres: the nearest a vantage point is to the object to be seen
 VIEW_HALF_SPAN = 0.5  # rad: half the horizontal span objects seen together may cover (the
 # view's half width is 0.61 rad)
 KEEP_NEAR = 0.8  # metres, horizontal: how close it stays to an object it must stay near
@@ -150,7 +159,7 @@ class Expert:
         self._trial_key = (self.env.trial, 0)
         self._trail: list[np.ndarray] = []
         self._queue: list[int] = []
-        self._see_turn = 0
+        self._see_turn, self._see_t = 0, -2
         self._vantages: dict[tuple, np.ndarray | None] = {}
         self._last, self._last_yaw, self._blocked = NOOP, 0.0, 0
 
@@ -457,6 +466,8 @@ class Expert:
             return A["grab"]
         p = sc.object_positions()[slot]
         d = self.body.distance(p)
+        if d < AVATAR_RADIUS + SLOT_HALF_SIZE[slot] and self.body.z > p[2]:
+            return A["forward"]  # standing on it (dropped from a ledge): step off first
         if d > GRAB_RANGE or not self._within_reach(slot):
             if d < PREPITCH_RANGE and abs(self.body.bearing(p)) < WALK_ARC:
                 a = look(self.env.controller.pitch_target, pitch_to(self.body, p))
@@ -483,8 +494,12 @@ class Expert:
         if not self._line_of_sight(slot):  # seeing has no range: move only when blocked
             spot = self._vantage(slot)
             return self._goto(p if spot is None else np.append(spot, 0.0), avoid)
+        t = self.env.t_in_trial
+        self._see_turn = self._see_turn + 1 if t == self._see_t + 1 else 0
+        self._see_t = t
+        if self.body.distance(p) < SEE_MIN and not self._keep:  # below the view: step back
+            return A["backward"]
         offset = 0.35 if sc.held >= 0 else 0.0  # the held object covers the view's centre
-        self._see_turn += 1
         yaw_offset = 0.0
         if self._see_turn > 12:  # facing it did not show it: look past the held object
             yaw_offset = 0.45 if (self._see_turn // 6) % 2 else -0.45
@@ -496,8 +511,6 @@ class Expert:
             return b
         if not self._keep and self.body.distance(p) > 1.5:
             return A["forward"]
-        if self.body.distance(p) < SEE_MIN:  # below the view: step back to see it whole
-            return A["backward"]
         return NOOP
 
     def _see_all(self, slots: list[int], danger: list[Literal]) -> int:
@@ -588,6 +601,8 @@ class Expert:
                     continue
                 if any(np.linalg.norm(pos[k, :2] - q) > KEEP_NEAR for k in keep):
                     continue
+                if not keep and np.linalg.norm(target[:2] - q) < SEE_FROM:
+                    continue  # close up, an object with another on top shows only that one
                 eye = np.array([q[0], q[1], level * LEVEL_HEIGHT + EYE_HEIGHT])
                 if self._ray_hits(eye, target, slot) and r < best_d:
                     best, best_d = q, r
@@ -711,13 +726,20 @@ class Expert:
         return self._ray_hits(self.body.eye, self.env.scene.object_positions()[slot], slot)
 
     def _ray_hits(self, eye: np.ndarray, point: np.ndarray, slot: int) -> bool:
+        """Whether some part of the object at `point` is in plain sight from `eye`: its
+        centre, or one of the points near its surface that `Scene.visible` probes (an object
+        with another on top, or half behind a wall, shows only part of itself)."""
         sc = self.env.scene
-        vec = point - eye
         geom = np.zeros(1, np.int32)
         held = int(sc.slot_body[sc.held]) if sc.held >= 0 else -1  # it moves with the view
-        mujoco.mj_ray(sc.model, sc.data, eye, vec / np.linalg.norm(vec), RAY_GROUPS, 1, held,
-                      geom)
-        return int(geom[0]) == int(sc.slot_geom[slot])
+        rot = sc.data.xmat[sc.slot_body[slot]].reshape(3, 3)
+        for probe in SEE_PROBES[slot]:
+            vec = point + rot @ probe - eye
+            mujoco.mj_ray(sc.model, sc.data, eye, vec / np.linalg.norm(vec), RAY_GROUPS, 1,
+                          held, geom)
+            if int(geom[0]) == int(sc.slot_geom[slot]):
+                return True
+        return False
 
     def _within_reach(self, slot: int) -> bool:
         """Whether the object can be faced and grabbed from here: in sight, and resting on a
