@@ -798,7 +798,7 @@ class Expert:
                 climbing = here in self.tiles.ramps or (len(path) > 1
                                                         and path[1] in self.tiles.ramps)
                 if climbing and self.env.scene.held >= 0 and ctrl.pitch_target > -PITCH_LIMIT:
-                    # a heavy object bends the head down and drags on the ramp: lift it
+                    # the carried object drags on the ramp: lift it clear
                     self._queue = [A["look_up"], A["backward"]]
                     return A["look_up"]
                 self._queue = list(ESCAPE[1:])
