@@ -85,6 +85,7 @@ class AvatarController:
         elif action == _LOOK_DOWN:
             self.pitch_target = min(self.pitch_target + PITCH_STEP, PITCH_LIMIT)
         d.ctrl[3] = self.pitch_target
+        sc.keep_level(self.pitch_target)
         if action == _JUMP:
             vz = d.qvel[sc.avatar_qvel[2]]
             if abs(vz) < 0.2 and sc.avatar_contact():

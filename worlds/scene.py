@@ -225,6 +225,8 @@ class Scene:
         self.colour = np.zeros(N_SLOTS, np.int64)
         self.init_avatar_qpos = np.zeros(5)
         self.held = -1  # slot index held by the avatar, or -1
+        self._grab_rel = np.array([1.0, 0.0, 0.0, 0.0])  # the weld's rotation at the grab
+        self._grab_pitch = 0.0  # and the head's pitch then (`keep_level`)
         self.heights = np.zeros((hf.N_SAMPLES, hf.N_SAMPLES))
         self.task: Task | None = None
         # reusable buffers for visibility rays
@@ -326,6 +328,8 @@ class Scene:
         m.eq_data[eq, 3:6] = 0.0
         m.eq_data[eq, 6:10] = q_rel
         d.eq_active[eq] = 1
+        self._grab_rel = q_rel
+        self._grab_pitch = float(d.qpos[self.avatar_qpos[4]])
         g = self.slot_geom[slot]
         m.geom_contype[g], m.geom_conaffinity[g] = CONTYPE_HELD, CONAFF_HELD
         # a held object is weightless: its weight at the hand (up to 2 kg x 12 m/s^2 at
@@ -341,6 +345,22 @@ class Scene:
         load = m.body_mass[b] * lever2 + float(np.mean(m.body_inertia[b]))
         self._pitch_gain(load)
         self.held = slot
+
+    def keep_level(self, pitch: float) -> None:
+        """Turns the held object's weld so that at head pitch `pitch` the object has the
+        attitude it had when grabbed (only its yaw follows the avatar).
+
+        The hand is part of the head, so a plain weld tilts the object with every look up or
+        down: a cube grabbed off the floor (head down) and lifted onto another (head up) would
+        land on an edge, tumble off and show the agent a tilted object it never tilted. A
+        hand carrying a box keeps it upright; so does this one. Called once per control step
+        with the pitch servo's target, so the object levels as the head reaches it."""
+        if self.held < 0:
+            return
+        half = 0.5 * (pitch - self._grab_pitch)
+        turn = np.array([np.cos(half), 0.0, np.sin(half), 0.0])  # about the pitch axis (y)
+        mujoco.mju_mulQuat(self.model.eq_data[self.slot_eq[self.held], 6:10], self._grab_rel,
+                           turn)
 
     def release(self) -> None:
         if self.held < 0:

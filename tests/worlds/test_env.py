@@ -102,6 +102,31 @@ def test_heavy_held_object_follows_the_view(env_factory):
     assert sc.object_positions()[0, 2] < 0.3
 
 
+def _tilt(env, slot: int) -> float:
+    """Angle (rad) between an object's own up axis and the world's."""
+    sc = env.scene
+    return float(np.arccos(np.clip(sc.data.xmat[sc.slot_body[slot]][8], -1.0, 1.0)))
+
+
+def test_held_object_stays_upright_as_the_head_pitches(env_factory):
+    # the hand is part of the head: without levelling, looking from the floor (grab) to the
+    # sky (carry) would tilt the cube by the whole pitch swing, and a cube put down tilted
+    # lands on an edge and tumbles off whatever it was put on
+    task = make_task([(RED_CUBE, 2.25, 2.25)], [Literal("hold", AGENT, RED_CUBE)])
+    env = env_factory(task)
+    env.reset()
+    run(env, [A["look_down"]] * 2 + [A["grab"]] + [A["noop"]] * 5)
+    assert env.scene.held == 0
+    sc = env.scene
+    p0 = float(sc.data.qpos[sc.avatar_qpos[4]])
+    run(env, [A["look_up"]] * 8 + [A["noop"]] * 5)
+    swing = p0 - float(sc.data.qpos[sc.avatar_qpos[4]])
+    assert swing > 0.9  # the head turned up by more than 50 degrees
+    assert _tilt(env, 0) < 0.1  # the cube did not
+    run(env, [A["grab"]] + [A["noop"]] * 10)
+    assert sc.held == -1 and _tilt(env, 0) < 0.05  # let go, it lands flat
+
+
 def test_sticky_grab_holds_until_the_trial_ends(env_factory):
     task = make_task([(RED_CUBE, 2.25, 2.25)], [Literal("hold", AGENT, RED_CUBE)], trials=2,
                      trial_steps=20, sticky_grab=True)

@@ -73,6 +73,8 @@ VANTAGE_RADII = (0.4, 0.8, 1.2, 1.8)  # metres: where the expert looks for a cle
 VANTAGE_DIRECTIONS = 12
 VIEW_GAP = 2.0  # metres: how close an object is carried to one that must be seen from beside it
 SEE_MIN = 1.0  # metres: nearer than this an object sinks below the lowest the head looks
+SPOT_REACHED = 0.3  # metres: how near the expert comes to a vantage point it walks to
+SPOT_STEPS = 40  # control steps it keeps walking to one before looking for another
 SEE_FROM = 1.5  # metres: the nearest a vantage point is to the object to be seen
 VIEW_HALF_SPAN = 0.5  # rad: half the horizontal span objects seen together may cover (the
 # view's half width is 0.61 rad)
@@ -84,6 +86,9 @@ STUCK_PROGRESS = 0.3  # metres: walking less far than this in STUCK_STEPS is bei
 ESCAPE = (A["backward"], A["backward"], A["strafe_left"], A["strafe_left"], A["forward"])
 _FORWARD = (A["forward"], A["forward_left"], A["forward_right"])
 _TURNS = (A["turn_left"], A["turn_right"])
+FOOTPRINT = 0.3  # metres round a standing point that must be floor of its level (body, margin)
+_FOOTPRINT = [(dx, dy) for dx in (-FOOTPRINT, 0.0, FOOTPRINT)
+              for dy in (-FOOTPRINT, 0.0, FOOTPRINT)]
 _ORDER = {"on": 0, "near_pair": 1, "hold": 2, "near": 3, "see": 4}
 
 CAUSES = ("no_plan", "plan_lost", "no_path", "navigation_stuck", "grab_missed", "sticky_grab",
@@ -160,6 +165,7 @@ class Expert:
         self._trail: list[np.ndarray] = []
         self._queue: list[int] = []
         self._see_turn, self._see_t = 0, -2
+        self._see_spot: tuple[int, np.ndarray, int] | None = None  # (slot, from where, until)
         self._vantages: dict[tuple, np.ndarray | None] = {}
         self._last, self._last_yaw, self._blocked = NOOP, 0.0, 0
 
@@ -491,13 +497,24 @@ class Expert:
         sc = self.env.scene
         avoid, _ = self._constraints(danger, {slot})
         p = sc.object_positions()[slot]
-        if not self._line_of_sight(slot):  # seeing has no range: move only when blocked
-            spot = self._vantage(slot)
-            return self._goto(p if spot is None else np.append(spot, 0.0), avoid)
+        if self._see_spot is not None and self._see_spot[0] == slot:  # on the way to a
+            _, spot, until = self._see_spot  # point it shows from
+            if self.body.distance(spot) > SPOT_REACHED and self.env.t_in_trial < until:
+                return self._goto(spot, avoid)
+            self._see_spot = None
+        if not self._line_of_sight(slot):  # seeing has no range: move only when blocked,
+            spot = self._vantage(slot)  # and then all the way (a sight line that only grazes
+            if spot is None:  # an edge comes and goes as the eye turns with the head)
+                return self._goto(p, avoid)
+            return self._walk_to_spot(slot, spot, avoid)
         t = self.env.t_in_trial
         self._see_turn = self._see_turn + 1 if t == self._see_t + 1 else 0
         self._see_t = t
-        if self.body.distance(p) < SEE_MIN and not self._keep:  # below the view: step back
+        if self.body.distance(p) < SEE_MIN and not self._keep:  # below the view: step back,
+            if self._last == A["backward"] and self._speed() < 0.05:  # or, backed against
+                spot = self._vantage(slot)  # something, walk round to a point farther off
+                if spot is not None:
+                    return self._walk_to_spot(slot, spot, avoid)
             return A["backward"]
         offset = 0.35 if sc.held >= 0 else 0.0  # the held object covers the view's centre
         yaw_offset = 0.0
@@ -512,6 +529,13 @@ class Expert:
         if not self._keep and self.body.distance(p) > 1.5:
             return A["forward"]
         return NOOP
+
+    def _walk_to_spot(self, slot: int, spot: np.ndarray,
+                      avoid: list[tuple[np.ndarray, float]]) -> int:
+        """Sets off for a vantage point of `slot`, committed to it for up to SPOT_STEPS."""
+        point = np.append(spot, 0.0)
+        self._see_spot = (slot, point, self.env.t_in_trial + SPOT_STEPS)
+        return self._goto(point, avoid)
 
     def _see_all(self, slots: list[int], danger: list[Literal]) -> int:
         """Several objects in one view: face the middle of their bearings once they fit in
@@ -594,10 +618,7 @@ class Expert:
         for r in VANTAGE_RADII:
             for th in np.linspace(0, 2 * np.pi, VANTAGE_DIRECTIONS, endpoint=False):
                 q = centre + r * np.array([np.cos(th), np.sin(th)])
-                t = self.tiles.tile_of(q)
-                if self.tiles.level(t) != level or t in self.tiles.walls or not (
-                        0 <= q[0] <= self.tiles.size * TILE_SIZE
-                        and 0 <= q[1] <= self.tiles.size * TILE_SIZE):
+                if not self._standable(q, level):
                     continue
                 if any(np.linalg.norm(pos[k, :2] - q) > KEEP_NEAR for k in keep):
                     continue
@@ -609,6 +630,20 @@ class Expert:
             if best is not None:
                 return best
         return None
+
+    def _standable(self, q: np.ndarray, level: int) -> bool:
+        """Whether the avatar fits at `q` on `level`: the tiles under its body and a margin
+        round it are all of that level and none a wall (a point by a wall or a drop cannot be
+        stood on, and a held object would knock against the wall)."""
+        edge = self.tiles.size * TILE_SIZE
+        for dx, dy in _FOOTPRINT:
+            x, y = q[0] + dx, q[1] + dy
+            if not (0 <= x <= edge and 0 <= y <= edge):
+                return False
+            t = self.tiles.tile_of(np.array([x, y]))
+            if self.tiles.level(t) != level or t in self.tiles.walls:
+                return False
+        return True
 
     def _put_near(self, a: int, b: int, danger: list[Literal], keep: bool = False,
                   gap: float = RELEASE_GAP) -> int:
@@ -647,8 +682,10 @@ class Expert:
             return act
         top = pb[2] + SLOT_HALF_SIZE[b]
         bottom = pa[2] - SLOT_HALF_SIZE[a]
-        if bottom < top + 0.02:
-            return A["look_up"]
+        if bottom < top + 0.02:  # lift it; at the head's limit the support itself is
+            # lifted (wedged on the held object): step back to free it
+            up = self.env.controller.pitch_target > -PITCH_LIMIT + 1e-6
+            return A["look_up"] if up else A["backward"]
         # the last few centimetres by stepping, not turning: a turn moves the held object by
         # 0.15 m and can be blocked by a wall the object would swing into; the avatar slides
         # `coast` metres after it stops walking, so it stops walking that much early
