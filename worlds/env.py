@@ -3,7 +3,10 @@
 An episode is k trials of the same task. At a trial boundary the world (physics, objects, rules'
 effects) returns exactly to the task's initial state while the episode, and so the agent's
 memory, goes on: that is what lets a memory-based agent adapt across trials. Reward is +1 on each
-control step at whose end the goal holds.
+control step at whose end the goal holds. The observation's `prev_action` / `prev_reward` start
+every trial at no-op / 0 too: what crosses a trial boundary is the agent's memory and nothing
+else, so a memory-less control cannot learn anything about trial 1 in trial 2 (not even the
+last step's reward), and a demonstration can reach an agent only through its memory.
 
 Per control step the Python work is: one action -> actuator targets, one `mj_step` with all
 substeps, one vectorised predicate/rule evaluation, one render. Nothing runs per substep.
@@ -167,6 +170,7 @@ class WorldEnv(dm_env.Environment):
             self.trial += 1
             self.trial_returns.append(0.0)
             self._start_trial()
+            self._prev_action, self._prev_reward = NOOP, 0.0
         return dm_env.transition(reward, self._observation())
 
     def _on_physics_warning(self, counts: np.ndarray) -> None:

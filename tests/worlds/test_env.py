@@ -127,6 +127,24 @@ def test_held_object_stays_upright_as_the_head_pitches(env_factory):
     assert sc.held == -1 and _tilt(env, 0) < 0.05  # let go, it lands flat
 
 
+def test_a_trial_starts_with_no_previous_action_or_reward(env_factory):
+    # the goal holds from the start (the cube is beside the avatar), so the last step of
+    # trial 1 pays 1 after a turn; trial 2's first observation must not carry either
+    task = make_task([(RED_CUBE, 1.5, 2.25)], [Literal("near", AGENT, RED_CUBE)], trials=2,
+                     trial_steps=3)
+    env = env_factory(task)
+    env.reset()
+    ts = None
+    for a in (A["noop"], A["noop"], A["turn_left"]):
+        ts = env.step(a)
+    assert ts is not None and ts.reward == 1.0 and env.trial == 1 and env.t_in_trial == 0
+    assert int(ts.observation["prev_action"]) == A["noop"]
+    assert float(ts.observation["prev_reward"]) == 0.0
+    ts = env.step(A["turn_left"])  # within a trial they are the last step's
+    assert int(ts.observation["prev_action"]) == A["turn_left"]
+    assert float(ts.observation["prev_reward"]) == ts.reward == 1.0
+
+
 def test_sticky_grab_holds_until_the_trial_ends(env_factory):
     task = make_task([(RED_CUBE, 2.25, 2.25)], [Literal("hold", AGENT, RED_CUBE)], trials=2,
                      trial_steps=20, sticky_grab=True)
