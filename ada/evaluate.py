@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hydra
+import numpy as np
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
@@ -64,7 +65,10 @@ DEFAULT_HELDOUT_TASKS = 20
 POST_TRAINING_BASELINES = ("random", "noop", "expert")
 MAX_VIEW_SIZE = 2048
 TOP_FIELDS = ("checkpoint", "tasks", "n_tasks", "trials", "trial_steps", "episodes", "seed",
-              "baselines", "greedy", "batch_size", "videos", "overview_size", "fps", "out")
+              "baselines", "greedy", "batch_size", "videos", "overview_size", "fps", "out",
+              "demo")
+DEFAULT_TRIALS = 3
+DEFAULT_PROMPT_TRIALS = (2, 3, 5)  # AdA's k for prompting
 
 
 # The evaluation's name for the one bad-input error: the same class, not a subclass, kept so
@@ -88,6 +92,26 @@ class EvalConfig:
     overview_size: int = 256
     fps: float = 10.0
     out: str | None = None
+    demo: str | None = None  # a demonstrator for trial 1: prompted vs unprompted per k
+    prompt_trials: tuple[int, ...] = ()  # the k evaluated with `demo`
+
+
+def _trials(d: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
+    """(trials, prompt_trials): one k normally; with `demo`, a k or a list of k >= 2."""
+    demo, raw = d.get("demo"), d.get("trials")
+    if demo is None:
+        if isinstance(raw, (list, tuple)):
+            raise ConfigError(f"trials: {list(raw)} is a list; a list of k is for prompting "
+                              "(demo=expert|random|noop), otherwise one integer")
+        return integer("trials", DEFAULT_TRIALS if raw is None else raw, 1, MAX_TRIALS), ()
+    ks = list(DEFAULT_PROMPT_TRIALS) if raw is None else (
+        list(raw) if isinstance(raw, (list, tuple)) else [raw])
+    if not ks:
+        raise ConfigError("trials: [] names no number of trials")
+    out = tuple(integer("trials", k, 2, MAX_TRIALS) for k in ks)
+    if len(set(out)) != len(out):
+        raise ConfigError(f"trials: {list(out)} names a number of trials twice")
+    return max(out), out
 
 
 def validate_config(d: Mapping[str, Any]) -> EvalConfig:
@@ -110,11 +134,15 @@ def validate_config(d: Mapping[str, Any]) -> EvalConfig:
     if len(set(baselines)) != len(baselines):
         raise ConfigError(f"baselines: {list(baselines)} names a policy twice")
     out = d.get("out")
+    demo = d.get("demo")
+    if demo is not None:
+        choice("demo", demo, POLICY_NAMES)
+    trials, prompt_trials = _trials(d)
     return EvalConfig(
         checkpoint=checkpoint,
         tasks=tasks,
         n_tasks=optional_integer("n_tasks", d.get("n_tasks"), 1),
-        trials=integer("trials", d.get("trials", 3), 1, MAX_TRIALS),
+        trials=trials,
         trial_steps=optional_integer("trial_steps", d.get("trial_steps"), 1, 100_000),
         episodes=integer("episodes", d.get("episodes", 1), 1, 1000),
         seed=integer("seed", d.get("seed", 0), 0),
@@ -125,6 +153,8 @@ def validate_config(d: Mapping[str, Any]) -> EvalConfig:
         overview_size=integer("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
         fps=number("fps", d.get("fps", 10), 0.0, 240.0, lo_open=True),
         out=text("out", out, optional=True),
+        demo=demo,
+        prompt_trials=prompt_trials,
     )
 
 
@@ -132,19 +162,9 @@ def validate_config(d: Mapping[str, Any]) -> EvalConfig:
 def resolve_checkpoint(path: str | Path) -> Path:
     """A checkpoint file as given, or the latest checkpoint of a run directory (or of its
     checkpoints/ directory), so a run can be evaluated without looking up the file name."""
-    from ada.learning.checkpoint import latest_checkpoint
+    from ada.learning.checkpoint import resolve_checkpoint as resolve
 
-    p = Path(path)
-    if p.is_file():
-        return p
-    if p.is_dir():
-        for d in (p, p / "checkpoints"):
-            found = latest_checkpoint(d)
-            if found is not None:
-                return found
-        raise ConfigError(f"checkpoint: no checkpoint in directory {str(p)!r} (nor in its "
-                              "checkpoints/); pass a ckpt_*.pt file")
-    raise ConfigError(f"checkpoint: {str(p)!r} does not exist")
+    return resolve(path)
 
 
 def select_tasks(source: str, env_cfg: Any, n_tasks: int | None, seed: int,
@@ -204,33 +224,15 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
         log: Callable[[str], None] = print) -> EvalRun:
     """Loads the agent, selects the tasks, evaluates agent and baselines, records videos and
     writes every output file."""
-    import torch
-
     from ada.agent_policy import AgentPolicy
-    from ada.config import ConfigError
-    from ada.envs import WorldEnvConfig
     from ada.eval.jobs import job_seed
     from ada.eval.trials import aggregate, evaluate_policies, write_results
-    from ada.render import render_episode
-    from ada.trainer import load_agent
-    from ada.video import Mp4Writer
 
-    ckpt = resolve_checkpoint(resolve_path(cfg.checkpoint))
-    try:
-        agent, train_cfg = load_agent(ckpt)
-    except ConfigError as e:
-        raise ConfigError(f"checkpoint: the config saved in {str(ckpt)!r} is not valid "
-                              f"for this code ({e})") from None
-    if not isinstance(train_cfg.env, WorldEnvConfig):
-        raise ConfigError(f"checkpoint: {str(ckpt)!r} was trained with env.kind="
-                              f"{train_cfg.env.kind!r}; ada.evaluate evaluates 3D-world agents "
-                              "(env.kind='world'); for bandits see ada.eval.bandit")
-    torch.set_num_threads(train_cfg.runtime.torch_threads)
+    ckpt, agent, train_cfg = _load_agent(cfg, resolve_path)
     image_size = train_cfg.env.image_size
     tasks = select_tasks(cfg.tasks, train_cfg.env, cfg.n_tasks, cfg.seed, resolve_path)
     label = _tasks_label(cfg.tasks)
-    out = Path(resolve_path(cfg.out if cfg.out is not None
-                            else str(Path("outputs/eval") / _safe(train_cfg.name) / _safe(label))))
+    out = _out_dir(cfg, train_cfg, label, resolve_path)
     log(f"evaluating {ckpt} on {len(tasks)} {label} tasks x {cfg.episodes} episode(s) x "
         f"{cfg.trials} trials; policies: agent, {', '.join(cfg.baselines) or 'none'}")
     policy = AgentPolicy(agent, greedy=cfg.greedy)
@@ -243,11 +245,7 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
     for t in range(min(cfg.videos, len(results.tasks))):
         name, task = results.names[t], results.tasks[t]
         path = out / "videos" / f"agent_{t:03d}_{_safe(name)}_ep0.mp4"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with Mp4Writer(path, cfg.fps) as writer:
-            _, returns = render_episode(task, policy, seed=job_seed(cfg.seed, t, 0),
-                                        image_size=image_size, overview_size=cfg.overview_size,
-                                        on_frame=writer.append)
+        returns = _video(path, task, policy, cfg, job_seed(cfg.seed, t, 0), image_size)
         videos.append({"path": str(path.relative_to(out)), "task": name, "task_index": t,
                        "episode": 0, "returns": returns})
         paths.append(path)
@@ -257,6 +255,109 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
         "greedy": cfg.greedy, "videos": videos})
     files = write_results(results, out)
     return EvalRun(out, results, aggregate(results.all_scores()), files, paths)
+
+
+def _load_agent(cfg: EvalConfig, resolve_path: Callable[[str], str]) -> tuple[Path, Any, Any]:
+    """(checkpoint file, agent, training config) of a world agent, threads set from it."""
+    import torch
+
+    from ada.config import ConfigError
+    from ada.envs import WorldEnvConfig
+    from ada.trainer import load_agent
+
+    ckpt = resolve_checkpoint(resolve_path(cfg.checkpoint))
+    try:
+        agent, train_cfg = load_agent(ckpt)
+    except ConfigError as e:
+        raise ConfigError(f"checkpoint: the config saved in {str(ckpt)!r} is not valid "
+                              f"for this code ({e})") from None
+    if not isinstance(train_cfg.env, WorldEnvConfig):
+        raise ConfigError(f"checkpoint: {str(ckpt)!r} was trained with env.kind="
+                              f"{train_cfg.env.kind!r}; ada.evaluate evaluates 3D-world agents "
+                              "(env.kind='world'); for bandits see ada.eval.bandit")
+    torch.set_num_threads(train_cfg.runtime.torch_threads)
+    return ckpt, agent, train_cfg
+
+
+def _out_dir(cfg: EvalConfig, train_cfg: Any, label: str,
+             resolve_path: Callable[[str], str]) -> Path:
+    return Path(resolve_path(cfg.out if cfg.out is not None
+                             else str(Path("outputs/eval") / _safe(train_cfg.name)
+                                      / _safe(label))))
+
+
+def _video(path: Path, task: Task, policy: Any, cfg: EvalConfig, seed: int, image_size: int,
+           demo: str | None = None) -> list[float]:
+    """Renders one evaluated episode (the job with `seed`) to `path`; its trial returns."""
+    from ada.render import render_episode
+    from ada.video import Mp4Writer
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with Mp4Writer(path, cfg.fps) as writer:
+        _, returns = render_episode(task, policy, seed=seed, image_size=image_size,
+                                    overview_size=cfg.overview_size, on_frame=writer.append,
+                                    demo=demo)
+    return returns
+
+
+@dataclass
+class PromptRun:
+    out: Path
+    rows: list[dict[str, Any]]
+    file: Path
+    videos: list[Path]
+
+
+def run_prompting(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
+                  log: Callable[[str], None] = print) -> PromptRun:
+    """`demo=...`: the agent prompted by the demonstrator against the agent alone, per k
+    (`ada.eval.prompting`); writes prompting.json and videos of prompted episodes."""
+    from dm_env import specs
+
+    from ada.agent_policy import AgentPolicy
+    from ada.eval.jobs import job_seed
+    from ada.eval.prompting import (
+        evaluate_prompting,
+        prompting_summary,
+        write_prompting,
+    )
+    from ada.policies import make_policy
+    from ada.prompting import prompted
+    from worlds.avatar import NOOP, NUM_ACTIONS
+    from worlds.task import with_episode
+
+    assert cfg.demo is not None
+    ckpt, agent, train_cfg = _load_agent(cfg, resolve_path)
+    image_size = train_cfg.env.image_size
+    tasks = select_tasks(cfg.tasks, train_cfg.env, cfg.n_tasks, cfg.seed, resolve_path)
+    label = _tasks_label(cfg.tasks)
+    out = _out_dir(cfg, train_cfg, label, resolve_path)
+    spec = specs.DiscreteArray(NUM_ACTIONS, np.int32, name="action")
+
+    def agent_policy() -> Any:
+        return AgentPolicy(agent, greedy=cfg.greedy)
+
+    def demonstrator() -> Any:
+        return make_policy(cfg.demo, spec, noop_index=NOOP)
+
+    log(f"prompting {ckpt} with {cfg.demo} on {len(tasks)} {label} tasks x {cfg.episodes} "
+        f"episode(s), k = {', '.join(map(str, cfg.prompt_trials))} trials")
+    results = evaluate_prompting(tasks, agent_policy, demonstrator, cfg.demo, cfg.prompt_trials,
+                                 cfg.episodes, cfg.seed, image_size,
+                                 trial_steps=cfg.trial_steps, batch_size=cfg.batch_size,
+                                 log=log)
+    rows = prompting_summary(results)
+    path = write_prompting(results, rows, out)
+    videos = []
+    k = max(cfg.prompt_trials)
+    names = list(tasks)
+    for t in range(min(cfg.videos, len(names))):
+        task = with_episode(tasks[names[t]], k, cfg.trial_steps)
+        video = out / "videos" / f"prompted_{t:03d}_{_safe(names[t])}_k{k}.mp4"
+        _video(video, task, prompted(agent_policy(), demonstrator()), cfg,
+               job_seed(cfg.seed, t, 0), image_size, demo=cfg.demo)
+        videos.append(video)
+    return PromptRun(out, rows, path, videos)
 
 
 def format_table(summary: Summary) -> str:
@@ -337,10 +438,21 @@ def main(cfg: DictConfig) -> None:
     from ada.learning.checkpoint import CheckpointError
 
     try:
-        result = run(ec, to_absolute_path)
+        if ec.demo is not None:
+            prompt = run_prompting(ec, to_absolute_path)
+        else:
+            result = run(ec, to_absolute_path)
     except (ConfigError, CheckpointError) as e:  # a task file's errors are ConfigErrors too
         print(f"ada.evaluate: error: {e}", file=sys.stderr)
         sys.exit(2)
+    if ec.demo is not None:
+        from ada.eval.prompting import format_prompting
+
+        print(format_prompting(prompt.rows))
+        print(f"wrote {prompt.file}")
+        for v in prompt.videos:
+            print(f"wrote {v}")
+        return
     print(format_table(result.summary))
     print(f"wrote {result.out}: " + ", ".join(p.name for p in result.files.values()))
     for v in result.videos:

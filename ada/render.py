@@ -57,7 +57,8 @@ from worlds.task_files import find_task, sample_family_task, task_at
 MAX_VIEW_SIZE = 2048
 TASK_FIELDS = ("file", "index", "id", "tasks_file", "family", "seed")
 TOP_FIELDS = ("task", "policy", "seed", "episodes", "image_size", "overview_size", "fps", "out",
-              "trials", "trial_steps")
+              "trials", "trial_steps", "checkpoint", "demo")
+AGENT = "agent"  # policy=agent: the trained agent of `checkpoint`
 
 
 # The renderer's name for the one bad-input error: the same class, not a subclass, kept so
@@ -89,6 +90,8 @@ class RenderConfig:
     out: str = "videos/episode.mp4"
     trials: int | None = None
     trial_steps: int | None = None
+    checkpoint: str | None = None  # with policy=agent: the checkpoint (or run directory)
+    demo: str | None = None  # a demonstrator playing trial 1 (`ada.prompting`)
 
 
 def validate_config(d: Mapping[str, Any]) -> RenderConfig:
@@ -96,8 +99,15 @@ def validate_config(d: Mapping[str, Any]) -> RenderConfig:
     d = {k: v for k, v in d.items() if k != "hydra"}
     known_fields("config", d, TOP_FIELDS)
     policy = d.get("policy", "random")
-    if policy not in POLICY_NAMES:  # worded as the CLI has always printed it
-        raise ConfigError(f"policy: {policy!r} is not one of {list(POLICY_NAMES)}")
+    if policy not in (*POLICY_NAMES, AGENT):  # worded as the CLI has always printed it
+        raise ConfigError(f"policy: {policy!r} is not one of {[*POLICY_NAMES, AGENT]}")
+    checkpoint = text("checkpoint", d.get("checkpoint"), optional=True)
+    if (policy == AGENT) != (checkpoint is not None):
+        raise ConfigError(f"checkpoint: {checkpoint!r} with policy={policy}: policy=agent "
+                          "needs checkpoint=<ckpt_*.pt or run directory>, other policies none")
+    demo = d.get("demo")
+    if demo is not None and demo not in POLICY_NAMES:
+        raise ConfigError(f"demo: {demo!r} is not one of {list(POLICY_NAMES)} (or null)")
     t = d.get("task", {})
     if not isinstance(t, Mapping):
         fail("task", t, f"mappings with fields {list(TASK_FIELDS)}")
@@ -130,6 +140,8 @@ def validate_config(d: Mapping[str, Any]) -> RenderConfig:
         out=out,
         trials=optional_integer("trials", d.get("trials"), 1, MAX_TRIALS),
         trial_steps=optional_integer("trial_steps", d.get("trial_steps"), 1, 100_000),
+        checkpoint=checkpoint,
+        demo=demo,
     )
 
 
@@ -148,7 +160,8 @@ def load_task(sel: TaskSelector, resolve_path: Callable[[str], str] = str) -> Ta
 
 
 # ---- rendering -------------------------------------------------------------------------------
-def _fixed_panel_height(task: Task, width: int, episodes: int | None) -> int:
+def _fixed_panel_height(task: Task, width: int, episodes: int | None,
+                        demo: str | None = None) -> int:
     """A panel height that fits every frame of the episode: the task text plus the widest
     status it can reach (last step, full returns, longest action name)."""
     ep = task.episode
@@ -156,7 +169,8 @@ def _fixed_panel_height(task: Task, width: int, episodes: int | None) -> int:
                        t_in_trial=ep.trial_steps, trial_steps=ep.trial_steps,
                        trial_returns=(float(ep.trial_steps),) * ep.trials, reward=1.0,
                        action=max(ACTIONS, key=len), goal_holds=False,
-                       episode=None if episodes is None else episodes - 1, episodes=episodes)
+                       episode=None if episodes is None else episodes - 1, episodes=episodes,
+                       shown_by=demo)
     return panel_height(panel_lines(task, worst), width)
 
 
@@ -164,6 +178,7 @@ def render_episode(task: Task, policy: Policy, *, seed: int, image_size: int = 6
                    overview_size: int = 256,
                    on_frame: Callable[[np.ndarray], None] | None = None,
                    episode: int | None = None, episodes: int | None = None,
+                   demo: str | None = None, demo_trials: int = 1,
                    ) -> tuple[list[np.ndarray], list[float]]:
     """Runs one multi-trial episode of `task` with `policy` and composes a frame per step.
 
@@ -171,12 +186,14 @@ def render_episode(task: Task, policy: Policy, *, seed: int, image_size: int = 6
     observation, then one per control step. With `on_frame`, frames are handed to it as they
     are made and not kept (the returned list is empty), so long episodes stream to disk in
     constant memory. `seed` seeds the env and the policy's RNG: the episode is the evaluation
-    job with that seed (`ada.eval.jobs`), played by the same loop.
+    job with that seed (`ada.eval.jobs`), played by the same loop. `demo` names the
+    demonstrator of a prompted policy (`ada.prompting`): the frames of its first `demo_trials`
+    trials say that it, not the agent, is playing.
     """
     frames: list[np.ndarray] = []
     view = overview_size if overview_size > 0 else None
     width = 2 * overview_size if overview_size > 0 else 256
-    ph = _fixed_panel_height(task, width, episodes)
+    ph = _fixed_panel_height(task, width, episodes, demo)
     ep = task.episode
     steps = [0]
 
@@ -186,7 +203,9 @@ def render_episode(task: Task, policy: Policy, *, seed: int, image_size: int = 6
                             trial_returns=tuple(env.trial_returns),
                             reward=None if ts.reward is None else float(ts.reward),
                             action=None if action is None else ACTIONS[action],
-                            goal_holds=env.goal_holds, episode=episode, episodes=episodes)
+                            goal_holds=env.goal_holds, episode=episode, episodes=episodes,
+                            shown_by=demo if demo is not None and env.trial < demo_trials
+                            else None)
         steps[0] += 1
         overview = env.render_overview() if overview_size > 0 else None
         frame = compose_frame(ts.observation["rgb"], overview, panel_lines(task, status),
@@ -206,19 +225,50 @@ def run(cfg: RenderConfig,
         resolve_path: Callable[[str], str] = str) -> tuple[Path, list[list[float]]]:
     """Loads the task, renders `cfg.episodes` episodes into one MP4; returns (path, returns)."""
     task = with_episode(load_task(cfg.task, resolve_path), cfg.trials, cfg.trial_steps)
-    policy = make_policy(cfg.policy, specs.DiscreteArray(NUM_ACTIONS, np.int32, name="action"),
-                         noop_index=NOOP)
+    policy, image_size = _policy(cfg, resolve_path)
+    if cfg.demo is not None:
+        from ada.prompting import prompted
+
+        if task.episode.trials < 2:
+            raise ConfigError(f"demo: {cfg.demo} plays trial 1 of {task.episode.trials}; "
+                              "set trials=2 or more to see the agent after it")
+        policy = prompted(policy, make_policy(cfg.demo, _ACTION_SPEC, noop_index=NOOP))
     out = Path(resolve_path(cfg.out))
     all_returns = []
     with Mp4Writer(out, cfg.fps) as writer:
         for i in range(cfg.episodes):
             _, returns = render_episode(
-                task, policy, seed=cfg.seed + i, image_size=cfg.image_size,
+                task, policy, seed=cfg.seed + i, image_size=image_size,
                 overview_size=cfg.overview_size, on_frame=writer.append,
                 episode=i if cfg.episodes > 1 else None,
-                episodes=cfg.episodes if cfg.episodes > 1 else None)
+                episodes=cfg.episodes if cfg.episodes > 1 else None, demo=cfg.demo)
             all_returns.append(returns)
     return out, all_returns
+
+
+_ACTION_SPEC = specs.DiscreteArray(NUM_ACTIONS, np.int32, name="action")
+
+
+def _policy(cfg: RenderConfig, resolve_path: Callable[[str], str]) -> tuple[Policy, int]:
+    """The policy to render and the first-person image size it acts on (a trained agent's
+    own; a checkpoint is loaded only here, after the config was validated)."""
+    if cfg.policy != AGENT:
+        return make_policy(cfg.policy, _ACTION_SPEC, noop_index=NOOP), cfg.image_size
+    from ada.agent_policy import AgentPolicy
+    from ada.config import ConfigError as TrainConfigError
+    from ada.learning.checkpoint import CheckpointError, resolve_checkpoint
+    from ada.trainer import load_agent
+
+    assert cfg.checkpoint is not None
+    ckpt = resolve_checkpoint(resolve_path(cfg.checkpoint))
+    try:
+        agent, train_cfg = load_agent(ckpt)
+    except (TrainConfigError, CheckpointError) as e:
+        raise ConfigError(f"checkpoint: {str(ckpt)!r} cannot be loaded ({e})") from None
+    size = getattr(train_cfg.env, "image_size", None)
+    if size is None:
+        raise ConfigError(f"checkpoint: {str(ckpt)!r} is not a 3D-world agent")
+    return AgentPolicy(agent), int(size)
 
 
 @hydra.main(config_path=str(config_dir()), config_name="render", version_base="1.3")

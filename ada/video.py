@@ -67,6 +67,7 @@ class StepStatus:
     goal_holds: bool = False
     episode: int | None = None  # 0-based, shown only when `episodes` is given
     episodes: int | None = None
+    shown_by: str | None = None  # the demonstrator playing this trial (prompted episodes)
 
 
 # ---- text ------------------------------------------------------------------------------------
@@ -99,7 +100,10 @@ def status_lines(s: StepStatus) -> list[TextLine]:
     action = s.action if s.action is not None else "-"
     reward = _num(s.reward) if s.reward is not None else "-"
     returns = " ".join(_num(r) for r in s.trial_returns)
-    return [
+    demo = [] if s.shown_by is None else [
+        TextLine(f"DEMONSTRATION: {s.shown_by} plays this trial, the agent only watches",
+                 "goal")]
+    return demo + [
         TextLine(head),
         TextLine(f"action: {action}   reward: {reward}   goal holds: "
                  f"{'yes' if s.goal_holds else 'no'}",

@@ -9,7 +9,11 @@ any agent doing anything. `audit` plays tasks and counts, at every control step:
 - steps with the avatar outside the arena, or with its feet sunk below the terrain surface by
   more than a landing can press them (inside a wall tile or a plateau);
 - steps with a present object sunk into the terrain (its origin lower than the shape can rest,
-  by more than soft contacts allow) or outside the arena;
+  by more than soft contacts allow, on two control steps in a row or by more than any impact
+  can press it) or outside the arena; an object dropped from the hand or off a ledge hits the
+  floor at up to 7.7 m/s, and the contact (time constant >= 2 dt = 50 ms, as for the avatar's
+  landing) lets it dip up to about 10 cm for one step before it is pushed out: the deepest such
+  one-step dip is reported (`peak_object_dip`), not counted;
 - the deepest avatar sink and the deepest terrain contact MuJoCo reports. The latter is a
   diagnostic, not a position: the heightfield collides as a union of triangular prisms, and a
   sphere rolling over a prism edge can get a contact along a tilted normal whose depth (up to
@@ -42,6 +46,9 @@ REST_HEIGHT = np.array([{"cube": 0.25, "sphere": 0.25, "pyramid": 0.25 / np.sqrt
 # timestep bounds (MuJoCo keeps a contact's time constant >= 2 dt = 50 ms), so its feet dip up
 # to about 10 cm for a control step; inside a wall or plateau they would be >= 0.6 m down.
 AVATAR_SINK_TOLERANCE = 0.15
+# The same bound for an object's one-step impact dip (it falls at most 7.7 m/s, see below); an
+# object in a wall or plateau would be >= 0.35 m down, one pressed into flat ground stays down.
+OBJECT_DIP_TOLERANCE = 0.15
 # Bound on a physical speed: the avatar walks at most 2 m/s x 1.25 and jumps at 3.3 m/s; an
 # object can be carried at that speed or fall from the top of a wall (2.4 m: 7.7 m/s at 1.25 g).
 # 15 m/s is twice the fastest honest motion and ten thousand times below a blow-up.
@@ -59,6 +66,7 @@ class AuditReport:
     peak_object_speed: float = 0.0
     peak_avatar_speed: float = 0.0
     peak_avatar_sink: float = 0.0
+    peak_object_dip: float = 0.0
     peak_contact_depth: float = 0.0
     steps_over_speed_bound: int = 0
     avatar_outside_arena: int = 0
@@ -114,7 +122,9 @@ def _terrain_penetration(env: WorldEnv) -> tuple[np.ndarray, float]:
     return per_slot[:n_slots], float(per_slot[n_slots])
 
 
-def _check_step(env: WorldEnv, rep: AuditReport) -> None:
+def _check_step(env: WorldEnv, rep: AuditReport, was_sunk: np.ndarray) -> None:
+    """Counts one control step into `rep`; `was_sunk` (N_SLOTS,) holds which objects were
+    below their rest height at the previous step, and is updated."""
     sc = env.scene
     d = sc.data
     assert env.task is not None
@@ -128,8 +138,15 @@ def _check_step(env: WorldEnv, rep: AuditReport) -> None:
         lin = d.qvel[sc._slot_qvel_idx[on][:, :3]]
         obj_speed = float(np.sqrt((lin ** 2).sum(axis=1)).max())
         floor = surface_floor(sc.heights, pos[:, 0], pos[:, 1])
-        sunk = pos[:, 2] < floor + REST_HEIGHT[on] - PENETRATION_TOLERANCE
+        dip = floor + REST_HEIGHT[on] - pos[:, 2]
+        below = dip > PENETRATION_TOLERANCE
+        sunk = below & (was_sunk[on] | (dip > OBJECT_DIP_TOLERANCE))
         rep.object_below_terrain += int(sunk.any())
+        rep.peak_object_dip = max(rep.peak_object_dip, float(dip.max()))
+        was_sunk[:] = False
+        was_sunk[np.flatnonzero(on)[below]] = True
+    else:
+        was_sunk[:] = False
         out = (pos[:, 0] < 0) | (pos[:, 1] < 0) | (pos[:, 0] > extent) | (pos[:, 1] > extent)
         rep.object_outside_arena += int(out.any())
     av = d.qpos[sc.avatar_qpos[:3]]
@@ -150,12 +167,15 @@ def audit_task(env: WorldEnv, task: Task, actions: Iterable[int]) -> AuditReport
     env.set_task(task)
     env.reset()
     warned_before = 0
+    was_sunk = np.zeros(len(env.scene.slot_geom), bool)
     for a in actions:
         ts = env.step(int(a))
         warned = env.physics_warnings
         rep.physics_warnings += warned - warned_before
         warned_before = warned
-        _check_step(env, rep)
+        if env.t_in_trial == 0:  # the world was reset: nothing carries over
+            was_sunk[:] = False
+        _check_step(env, rep, was_sunk)
         if ts.last():
             warned_before = 0
     rep.instability_resets = sum(v for k, v in env.physics_warnings_by_kind.items()

@@ -234,6 +234,25 @@ def load_weights(module: torch.nn.Module, state: Any, where: str) -> None:
                               ) from None
 
 
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file as given, or the latest checkpoint of a run directory (or of its
+    checkpoints/ directory), so a run can be named without looking up the file name; a
+    missing path or an empty directory is a `ConfigError` naming the field."""
+    from ada.validation import ConfigError
+
+    p = Path(path)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        for d in (p, p / "checkpoints"):
+            found = latest_checkpoint(d)
+            if found is not None:
+                return found
+        raise ConfigError(f"checkpoint: no checkpoint in directory {str(p)!r} (nor in its "
+                          "checkpoints/); pass a ckpt_*.pt file")
+    raise ConfigError(f"checkpoint: {str(p)!r} does not exist")
+
+
 def latest_checkpoint(directory: str | Path) -> Path | None:
     """The checkpoint `latest` points at in `directory`, or None if there is none."""
     pointer = Path(directory) / "latest"
@@ -294,4 +313,4 @@ def load_checkpoint(path: str | Path, config: dict[str, Any] | None = None,
 
 __all__ = ["CheckpointError", "UnverifiedCheckpointWarning", "check_optimizer_state",
            "check_weights", "latest_checkpoint", "load_checkpoint", "load_weights",
-           "save_checkpoint", "set_rng_state"]
+           "resolve_checkpoint", "save_checkpoint", "set_rng_state"]

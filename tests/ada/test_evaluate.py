@@ -194,3 +194,55 @@ def test_post_training_evaluation_includes_the_expert(checkpoint: Path,
     assert report["expert_normalised_median_per_trial"]["expert"][-1] == 1.0
     assert "expert-normalised score per trial: median / p20" in capsys.readouterr().err
     assert (run_dir / "eval" / "per_trial_normalised.csv").is_file()
+
+
+def test_prompting_reports_prompted_against_unprompted_per_k(checkpoint: Path,
+                                                             tmp_path: Path) -> None:
+    from ada.eval.prompting import format_prompting
+    from ada.evaluate import run_prompting
+    from worlds.task_files import sample_family_task
+
+    tasks = [sample_family_task("tiny", seed) for seed in range(3)]
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("".join(t.to_json() + "\n" for t in tasks))
+    cfg = validate_config({"checkpoint": str(checkpoint), "tasks": str(path), "demo": "expert",
+                           "trials": [2, 3], "trial_steps": 25, "videos": 1,
+                           "overview_size": 0, "out": str(tmp_path / "ev")})
+    assert cfg.prompt_trials == (2, 3) and cfg.trials == 3
+    result = run_prompting(cfg, log=lambda _: None)
+    assert [r["k"] for r in result.rows] == [2, 3]
+    data = json.loads(result.file.read_text())
+    for row, k in zip(data["summary"], (2, 3), strict=True):
+        run_k = data["runs"][str(k)]
+        returns = {p: run_k["returns"][p] for p in ("agent", "prompted", "expert")}
+        # trial 1 of a prompted episode is the expert's own: the same env seed, its actions
+        assert [ep[0][0] for ep in returns["prompted"]] == [ep[0][0] for ep in returns["expert"]]
+        assert row["demonstrator_trial1"]["mean"] == pytest.approx(
+            sum(ep[0][0] for ep in returns["expert"]) / 25 / 3)
+        last = [(p[0][-1] - a[0][-1]) / 25 for p, a in zip(returns["prompted"],
+                                                           returns["agent"], strict=True)]
+        assert row["prompted_minus_unprompted"]["mean"] == pytest.approx(sum(last) / 3)
+    assert "prompted - unprompted:" in format_prompting(result.rows)
+    [video] = result.videos
+    assert video.name.endswith("_k3.mp4") and iio.imread(video).shape[0] == 1 + 3 * 25
+    with pytest.raises(ConfigError, match=r"^trials: \[2, 3\] is a list"):
+        validate_config({"checkpoint": "x.pt", "trials": [2, 3]})
+    with pytest.raises(ConfigError, match=r"^trials: 1 is not allowed"):
+        validate_config({"checkpoint": "x.pt", "demo": "expert", "trials": [1, 2]})
+    with pytest.raises(ConfigError, match=r"^demo: 'human' is not allowed"):
+        validate_config({"checkpoint": "x.pt", "demo": "human"})
+
+
+def test_render_plays_a_checkpoint_prompted_by_the_expert(checkpoint: Path,
+                                                          tmp_path: Path) -> None:
+    from ada.render import run as render
+    from ada.render import validate_config as render_config
+
+    cfg = render_config({"task": {"id": "nav_ramp_plateau"}, "policy": "agent",
+                         "checkpoint": str(checkpoint.parents[1]), "demo": "expert",
+                         "trials": 2, "trial_steps": 60, "overview_size": 0,
+                         "out": str(tmp_path / "prompted.mp4")})
+    out, [returns] = render(cfg)
+    assert len(returns) == 2 and returns[0] > 0  # the expert reached the plateau in trial 1
+    frames = iio.imread(out)
+    assert frames.shape[0] == 1 + 2 * 60

@@ -35,7 +35,7 @@ def test_cli_rejects_a_wrong_value_naming_the_field(tmp_path, task):
     (tmp_path / "task.json").write_text(task.to_json())
     proc = _render(tmp_path, "task.file=task.json", "policy=foo")
     assert proc.returncode == 2
-    assert "policy: 'foo' is not one of ['random', 'noop', 'expert']" in proc.stderr
+    assert "policy: 'foo' is not one of ['random', 'noop', 'expert', 'agent']" in proc.stderr
     assert not (tmp_path / "videos").exists()
 
 
@@ -47,6 +47,9 @@ def test_cli_rejects_a_wrong_value_naming_the_field(tmp_path, task):
     ({"image_size": True}, "image_size"),
     ({"task": {"file": "a.json", "family": "basic"}}, "task"),
     ({"task": {"file": "a.json", "colour": 1}}, "task"),
+    ({"policy": "agent"}, "checkpoint"),
+    ({"checkpoint": "run/"}, "checkpoint"),
+    ({"demo": "human"}, "demo"),
 ])
 def test_validate_config_names_the_field(override, field):
     cfg = {"task": {"file": "a.json"}, "policy": "random", **override}
@@ -107,3 +110,21 @@ def test_with_episode_keeps_the_other_episode_rules(make_task):
     assert (out.episode.trials, out.episode.trial_steps) == (3, 7)
     assert out.episode.sticky_grab and out.episode.control_hz == 20
     assert with_episode(sticky, None, None) is sticky
+
+
+def test_a_prompted_episode_plays_the_demonstrator_first(tmp_path):
+    from ada.render import run
+
+    def render(policy: str, demo: str | None):
+        cfg = validate_config({"task": {"id": "nav_ramp_plateau"}, "policy": policy,
+                               "demo": demo, "trials": 2, "trial_steps": 60, "image_size": 16,
+                               "overview_size": 0, "out": str(tmp_path / f"{policy}.mp4")})
+        return run(cfg)
+
+    _, [expert] = render("expert", None)
+    out, [shown] = render("noop", "expert")
+    assert expert[0] > 0 and shown == [expert[0], 0.0]  # the expert's trial 1, then no-op
+    assert iio.imread(out).shape[0] == 1 + 2 * 60
+    with pytest.raises(ConfigError, match="^demo: expert plays trial 1 of 1"):
+        run(validate_config({"task": {"id": "nav_ramp_plateau"}, "demo": "expert",
+                             "trials": 1, "out": str(tmp_path / "x.mp4")}))

@@ -119,3 +119,9 @@ def test_write_mp4_is_atomic_on_failure(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
         write_mp4(out, [], fps=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_demonstration_trial_says_who_plays_it():
+    lines = [ln.text for ln in status_lines(_status(shown_by="expert"))]
+    assert lines[0] == "DEMONSTRATION: expert plays this trial, the agent only watches"
+    assert not any("DEMONSTRATION" in t for t in (ln.text for ln in status_lines(_status())))

@@ -138,3 +138,32 @@ def test_support_height_is_the_highest_terrain_under_the_footprint(default_tasks
             assert dense - 0.005 <= got[i] <= dense + 0.05  # 5 mm: the spawn clearance
     with pytest.raises(ValueError, match="radius"):
         hf.support_height(h, 1.0, 1.0, 0.8)
+
+
+def test_a_one_step_impact_dip_is_reported_and_a_lasting_sink_counted(default_tasks):
+    import mujoco
+
+    from worlds.fidelity import AuditReport, _check_step
+
+    env = WorldEnv(default_tasks[0], render=False)
+    try:
+        env.reset()
+        sc = env.scene
+        s = int(np.flatnonzero(sc.present)[0])
+        rest = sc.data.qpos[sc._slot_qpos_idx[s, 2]]
+
+        def at(depth: float) -> None:  # the object `depth` below where it rests, no motion
+            sc.data.qpos[sc._slot_qpos_idx[s, 2]] = rest - depth
+            sc.data.qvel[:] = 0.0
+            mujoco.mj_forward(sc.model, sc.data)
+
+        rep, was = AuditReport(), np.zeros(len(sc.slot_geom), bool)
+        for depth in (0.0, 0.09, 0.0, 0.09, 0.09, 0.2):
+            at(depth)
+            _check_step(env, rep, was)
+        # the first 9 cm dip rebounds (not counted); staying 9 cm down for a second step is
+        # a sink, and so is any step deeper than an impact can press (20 cm)
+        assert rep.object_below_terrain == 2
+        assert rep.peak_object_dip == pytest.approx(0.2, abs=0.01)
+    finally:
+        env.close()
