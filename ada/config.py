@@ -83,7 +83,9 @@ class TrainConfig:
     path, or "auto" to continue from out_dir's latest checkpoint if there is one.
     eval_episodes: bandit rollouts for the exact suboptimality after training; eval_tasks,
     eval_trials, eval_videos: 3D world held-out evaluation after training (ada.evaluate, into
-    out_dir/eval; 0 tasks = skip)."""
+    out_dir/eval; 0 tasks = skip). demo_prob: the fraction of training episodes whose trial 1
+    the expert plays while the agent watches (`ada.prompting`; its steps train value and
+    memory, not the policy); 0 = none."""
 
     agent: AgentConfig
     algo: VTraceConfig
@@ -99,6 +101,7 @@ class TrainConfig:
     eval_tasks: int = 0
     eval_trials: int = 3
     eval_videos: int = 1
+    demo_prob: float = 0.0
     out_dir: str = "outputs/train/run"
     resume: str | None = "auto"
     progress: bool = True
@@ -119,7 +122,7 @@ class TrainConfig:
         cfg = dict(cfg)
         top = {"agent", "algo", "env", "runtime", "curriculum", "name", "seed", "total_frames",
                "log_every", "checkpoint_every", "eval_episodes", "eval_tasks", "eval_trials",
-               "eval_videos", "out_dir", "resume", "progress", "extra"}
+               "eval_videos", "demo_prob", "out_dir", "resume", "progress", "extra"}
         known_fields("", cfg, top)
 
         agent = dict(cfg.get("agent") or {})
@@ -155,6 +158,11 @@ class TrainConfig:
         for name in ("total_frames", "log_every", "checkpoint_every", "eval_trials"):
             if name in rest:
                 integer(name, rest[name], lo=1)
+        if "demo_prob" in rest:
+            rest["demo_prob"] = number("demo_prob", rest["demo_prob"], 0.0, 1.0)
+            if rest["demo_prob"] > 0 and kind.name != "world":
+                raise ConfigError(f"demo_prob: {rest['demo_prob']!r} needs env.kind=world (the "
+                                  f"demonstrator is the 3D world's expert), not {kind.name!r}")
         if "resume" in rest and rest["resume"] not in (None, "auto", "never") \
                 and not os.path.exists(str(rest["resume"])):
             fail("resume", rest["resume"], "null, 'auto', 'never' or the path of an existing "

@@ -57,6 +57,9 @@ class PromptedPolicy(SingleEnvActing):
         self.agent = agent
         self.demonstrator = demonstrator
         self.demo_trials = demo_trials
+        # (B,) bool, which envs are prompted in their current episode; None: every env. The
+        # training actor sets it per episode (a fraction of episodes shows a demonstration).
+        self.active: np.ndarray | None = None
 
     def initial_state(self, batch_size: int) -> tuple[Any, Any]:
         return (self.agent.initial_state(batch_size),
@@ -69,6 +72,8 @@ class PromptedPolicy(SingleEnvActing):
         agent_state, demo_state = state
         own = self.agent.step(obs, agent_state, first, rngs)
         demo = demo_rows(obs, self.demo_trials)
+        if self.active is not None:
+            demo = demo & self.active
         actions = np.asarray(own.actions, np.int64).copy()
         if demo.any():
             shown = self.demonstrator.step(obs, demo_state, first, rngs)

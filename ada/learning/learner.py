@@ -148,11 +148,17 @@ class Learner:
                      values[:T].detach(), values[T].detach(), c.rho_bar, c.c_bar,
                      lambda_=c.lambda_)
         adv = ret.pg_advantages
-        mask = data["learn_mask"]
+        learn, shown = data["learn_mask"], data["policy_mask"]
+        # the policy learns from the agent's own steps only; the value (and the memory behind
+        # both) also from a demonstrator's, whose V-trace weights are already off-policy
+        mask = learn if shown is None else (shown if learn is None else learn * shown)
+
+        def masked_mean(x: Tensor, m: Tensor | None) -> Tensor:
+            return x.mean() if m is None else (x * m).sum() / m.sum().clamp(min=1.0)
 
         def mean(x: Tensor) -> Tensor:
-            """Mean over the steps the learner may learn from (all, without a mask)."""
-            return x.mean() if mask is None else (x * mask).sum() / mask.sum().clamp(min=1.0)
+            """Mean over the steps the policy may learn from (all, without a mask)."""
+            return masked_mean(x, mask)
 
         if c.return_norm:
             lo, hi = torch.quantile(ret.vs.flatten().float(), torch.tensor([0.05, 0.95]))
@@ -167,9 +173,9 @@ class Learner:
         if c.popart:
             adv = adv / value_head.sigma
             norm_targets = (ret.vs - value_head.mu) / value_head.sigma
-            value_loss = 0.5 * mean((norm_targets - norm_values[:T]).pow(2))
+            value_loss = 0.5 * masked_mean((norm_targets - norm_values[:T]).pow(2), learn)
         else:
-            value_loss = 0.5 * mean((ret.vs - values[:T]).pow(2))
+            value_loss = 0.5 * masked_mean((ret.vs - values[:T]).pow(2), learn)
         policy_loss = -mean(target_logp * adv)
         probs = logp_all.exp()
         entropy = mean(-(probs * logp_all).sum(-1))
@@ -183,6 +189,7 @@ class Learner:
             "vtrace/vs_mean": ret.vs.mean().item(), "value/mean": values[:T].mean().item(),
             "advantage/std": float(ret.pg_advantages.std()),
             "return_scale": self.return_scale,
+            "demo/fraction": 0.0 if shown is None else float(1.0 - shown.mean()),
             "value/popart_mu": value_head.mu.item(), "value/popart_sigma": value_head.sigma.item(),
         }
         return total, metrics, ret.vs

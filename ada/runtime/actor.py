@@ -15,6 +15,13 @@ It acts through the one acting path (`ada.acting.Rollout` with an `AgentPolicy`)
 sampled by Gumbel-max from one numpy Generator, so an actor's whole state (env state included,
 where the env supports it) round-trips through `state_dict` and a resumed run repeats the same
 actions.
+
+With `demo_prob` > 0 and a `demonstrator`, each episode is, with that probability (drawn at its
+first step from a Generator of its own, so the action stream is the same as without), a
+prompted one (`ada.prompting`): the demonstrator acts in trial 1 while the agent's memory takes
+it in. Those steps carry `policy_mask` 0 (the learner trains value and memory on them, not the
+policy: they are not the agent's actions) and behaviour logits that put all mass on the
+demonstrated action (the demonstrator is deterministic), so V-trace weighs them off-policy.
 """
 
 from __future__ import annotations
@@ -27,21 +34,28 @@ from typing import Any
 import numpy as np
 import torch
 
-from ada.acting import Rollout
+from ada.acting import Policy, Rollout
 from ada.agent_policy import AgentPolicy
+from ada.prompting import PromptedPolicy, prompted
 from ada.runtime.trajectory import Trajectory, memory_to_numpy
 from ada.runtime.weights import WeightSource
 from agents.agent import Agent
 from agents.gtrxl import Memory
 from worlds.env_batch import EnvBatch, EpisodeRecord
 
+DEMO_LOGIT_FLOOR = -1e9  # behaviour logit of the actions a demonstrator did not take
+
 
 class Actor:
     def __init__(self, env: EnvBatch, agent: Agent, weights: WeightSource, unroll_length: int,
                  seed: int, actor_id: int = 0,
-                 grad_allowed: Callable[[str], bool] | None = None) -> None:
+                 grad_allowed: Callable[[str], bool] | None = None,
+                 demo_prob: float = 0.0, demonstrator: Policy | None = None) -> None:
         if unroll_length < 1:
             raise ValueError(f"unroll_length: {unroll_length} is not allowed; allowed: >= 1")
+        if not 0.0 <= demo_prob <= 1.0 or (demo_prob > 0 and demonstrator is None):
+            raise ValueError(f"demo_prob: {demo_prob!r} needs a value in [0, 1] and, above 0, "
+                             "a demonstrator")
         self.env = env
         self.agent = agent.eval()
         self.weights = weights
@@ -49,7 +63,16 @@ class Actor:
         self.actor_id = actor_id
         self.rng = np.random.default_rng(seed)
         self.version = -1
-        self.rollout = Rollout(env, AgentPolicy(self.agent), self.rng)
+        self.demo_prob = float(demo_prob)
+        self._prompted: PromptedPolicy | None = None
+        policy: Policy = AgentPolicy(self.agent)
+        if self.demo_prob > 0:
+            assert demonstrator is not None
+            self._prompted = prompted(policy, demonstrator)
+            self._prompted.active = np.zeros(env.num_envs, bool)
+            policy = self._prompted
+        self.demo_rng = np.random.default_rng([seed, 1])
+        self.rollout = Rollout(env, policy, self.rng)
         self.frames = 0
         self.timing = {"env_s": 0.0, "inference_s": 0.0}
         self.grad_allowed = grad_allowed
@@ -62,7 +85,12 @@ class Actor:
     @property
     def memory(self) -> Memory:
         """The memory cache of every env (the rollout's policy state)."""
-        return self.rollout.state
+        state = self.rollout.state
+        return state[0] if self._prompted is not None else state
+
+    def _set_memory(self, memory: Memory) -> None:
+        ro = self.rollout
+        ro.state = (memory, ro.state[1]) if self._prompted is not None else memory
 
     def sync_weights(self) -> None:
         """Load the newest published weights if they are newer than ours."""
@@ -74,6 +102,10 @@ class Actor:
     def _episode_starts(self, first: np.ndarray) -> None:
         """Per-episode bookkeeping at the first step of new episodes."""
         self._ep_len[first] = 0
+        if self._prompted is not None and first.any():
+            active = self._prompted.active
+            assert active is not None
+            active[first] = self.demo_rng.random(int(first.sum())) < self.demo_prob
         if self.grad_allowed is None or not first.any():
             return
         ids = self.env.current_task_ids()  # type: ignore[attr-defined]
@@ -97,13 +129,14 @@ class Actor:
         if ro.obs is None:
             ro.reset()
         T, B = self.unroll_length, self.env.num_envs
-        hidden0, valid0 = memory_to_numpy(ro.state)
+        hidden0, valid0 = memory_to_numpy(self.memory)
         obs_steps = [ro.obs]
         firsts = [ro.first]
         actions = np.zeros((T, B), np.int64)
         rewards = np.zeros((T, B), np.float32)
         discounts = np.zeros((T, B), np.float32)
         learn = np.ones((T, B), np.float32)
+        own = np.ones((T, B), np.float32)
         logits_all: list[np.ndarray] = []
         episodes: list[EpisodeRecord] = []
         for t in range(T):
@@ -116,7 +149,15 @@ class Actor:
             out, decision = tr.out, tr.decision
             assert decision.logits is not None and decision.values is not None
             actions[t] = decision.actions
-            logits_all.append(decision.logits)
+            logits = decision.logits
+            shown = getattr(decision, "demo", None)
+            if shown is not None and shown.any():
+                own[t] = ~shown
+                logits = logits.copy()  # the demonstrator's choice, with certainty
+                logits[shown] = np.where(
+                    np.arange(logits.shape[1])[None] == decision.actions[shown][:, None],
+                    0.0, DEMO_LOGIT_FLOOR)
+            logits_all.append(logits)
             rewards[t], discounts[t] = out.reward, out.discount
             self._record(decision.values, rewards[t])
             obs_steps.append(ro.obs)
@@ -133,13 +174,17 @@ class Actor:
             behaviour_logits=np.stack(logits_all).astype(np.float32),
             memory_hidden=hidden0, memory_valid=valid0, policy_version=self.version,
             episodes=episodes, actor_id=self.actor_id,
-            learn_mask=None if self.grad_allowed is None else learn)
+            learn_mask=None if self.grad_allowed is None else learn,
+            policy_mask=None if self._prompted is None else own)
+
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly (the env only if it can save itself)."""
         ro = self.rollout
         env_state = self.env.state_dict() if hasattr(self.env, "state_dict") else None
-        return {"obs": copy.deepcopy(ro.obs), "first": ro.first.copy(),
-                "memory": memory_to_numpy(ro.state), "rng": self.rng.bit_generator.state,
+        demo = None if self._prompted is None else (self._prompted.active.copy(),
+                                                     self.demo_rng.bit_generator.state)
+        return {"obs": copy.deepcopy(ro.obs), "first": ro.first.copy(), "demo": demo,
+                "memory": memory_to_numpy(self.memory), "rng": self.rng.bit_generator.state,
                 "frames": self.frames, "env": env_state, "learn": self._learn.copy(),
                 "ep_values": self._ep_values.copy(), "ep_rewards": self._ep_rewards.copy(),
                 "ep_len": self._ep_len.copy()}
@@ -152,7 +197,8 @@ class Actor:
             ro.obs = copy.deepcopy(state["obs"])
             ro.first = np.asarray(state["first"], dtype=bool).copy()
             hidden, valid = state["memory"]
-            ro.state = Memory(torch.as_tensor(hidden).clone(), torch.as_tensor(valid).clone())
+            self._set_memory(Memory(torch.as_tensor(hidden).clone(),
+                                    torch.as_tensor(valid).clone()))
             if "learn" in state:
                 self._learn = np.asarray(state["learn"], np.float32).copy()
                 self._ep_values = np.asarray(state["ep_values"], np.float32).copy()
@@ -162,6 +208,10 @@ class Actor:
             ro.obs = None  # the next unroll resets the envs and the memory
         self.rng.bit_generator.state = state["rng"]
         self.frames = int(state["frames"])
+        if self._prompted is not None and state.get("demo") is not None:
+            active, rng_state = state["demo"]
+            self._prompted.active = np.asarray(active, bool).copy()
+            self.demo_rng.bit_generator.state = rng_state
 
 
 __all__ = ["Actor"]

@@ -94,9 +94,15 @@ class ActorHost:
         agent = Agent(env.observation_spec(), env.action_spec(), cfg.agent)
         self.weights = AnnouncedWeights(_ray_get if remote else _identity)
         grad = self.queue.grad_allowed if (self.queue is not None and use_grad_flags) else None
+        demo_prob = float(getattr(cfg, "demo_prob", 0.0))
+        demonstrator = None
+        if demo_prob > 0:
+            from ada.policies import ExpertPolicy
+
+            demonstrator = ExpertPolicy()
         self.actor = Actor(env, agent.cpu(), self.weights, rt.unroll_length,
                            seed=cfg.seed * 104729 + actor_id + shift, actor_id=actor_id,
-                           grad_allowed=grad)
+                           grad_allowed=grad, demo_prob=demo_prob, demonstrator=demonstrator)
 
     def unroll(self, version: int, weights: list[Any],
                tasks: Sequence[tuple[Any, bool]] | None = None

@@ -32,6 +32,8 @@ class Trajectory:
     episodes: statistics of episodes that ended inside this unroll (return, length, ...).
     learn_mask: (T, B) float32, 0 where the learner must take no gradient (a curriculum's
     evaluation-only episodes, robust PLR); None means all ones.
+    policy_mask: (T, B) float32, 0 where a demonstrator, not the agent, acted (`demo_prob`):
+    those steps train the memory and the value but not the policy; None means all ones.
     """
 
     obs: dict[str, np.ndarray]
@@ -46,6 +48,7 @@ class Trajectory:
     episodes: list[EpisodeRecord] = field(default_factory=list)
     actor_id: int = 0
     learn_mask: np.ndarray | None = None
+    policy_mask: np.ndarray | None = None
 
     @property
     def length(self) -> int:
@@ -74,6 +77,8 @@ class Trajectory:
             "behaviour_logits": torch.as_tensor(self.behaviour_logits, device=device),
             "learn_mask": None if self.learn_mask is None
             else torch.as_tensor(self.learn_mask, device=device),
+            "policy_mask": None if self.policy_mask is None
+            else torch.as_tensor(self.policy_mask, device=device),
         }
 
     @staticmethod
@@ -102,10 +107,17 @@ class Trajectory:
             policy_version=min(t.policy_version for t in trajectories),
             episodes=[e for t in trajectories for e in t.episodes],
             actor_id=trajectories[0].actor_id,
-            learn_mask=None if all(t.learn_mask is None for t in trajectories) else
-            np.concatenate([np.ones(t.rewards.shape, np.float32) if t.learn_mask is None
-                            else t.learn_mask for t in trajectories], axis=1),
+            learn_mask=_concat_mask([t.learn_mask for t in trajectories], trajectories),
+            policy_mask=_concat_mask([t.policy_mask for t in trajectories], trajectories),
         )
+
+
+def _concat_mask(masks: list[np.ndarray | None], parts: list[Trajectory]) -> np.ndarray | None:
+    """Masks joined along the batch axis, a missing one standing for all ones."""
+    if all(m is None for m in masks):
+        return None
+    return np.concatenate([np.ones(t.rewards.shape, np.float32) if m is None else m
+                           for m, t in zip(masks, parts, strict=True)], axis=1)
 
 
 def memory_to_numpy(memory: Memory) -> tuple[np.ndarray, np.ndarray]:
