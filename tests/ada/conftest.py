@@ -1,5 +1,6 @@
-"""A tiny hand-built task shared by the ada tool tests: 2 trials x 5 steps, one visible rule and
-one hidden rule whose content must never reach a video."""
+"""Hand-built tasks shared by the ada tests: a tiny one (2 trials x 5 steps, one visible rule and
+one hidden rule whose content must never reach a video), and one the expert solves in a few
+steps (for demonstrations)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,17 @@ def task() -> Task:
 @pytest.fixture
 def make_task() -> Callable[..., Task]:
     return tiny_task
+
+
+def hold_task(trials: int = 2, trial_steps: int = 8) -> Task:
+    """Hold the red cube 1.5 m ahead: the expert walks, looks down and grabs within a few
+    steps, an untrained agent almost never does."""
+    return Task(
+        World(Terrain.flat(3), (ObjectSpec(RED_CUBE, 2.6, 1.1),), AvatarSpec(1.1, 1.1, 0.0)),
+        Game(Goal(((Literal("hold", "agent", RED_CUBE),),)), ()),
+        EpisodeSpec(trials=trials, trial_steps=trial_steps))
+
+
+@pytest.fixture(scope="session")
+def make_hold_task() -> Callable[..., Task]:
+    return hold_task

@@ -19,35 +19,15 @@ from ada.prompting import (
 from agents.agent import Agent, agent_config
 from worlds.avatar import NOOP, NUM_ACTIONS
 from worlds.env import WorldEnv
-from worlds.task import (
-    AvatarSpec,
-    EpisodeSpec,
-    Game,
-    Goal,
-    Literal,
-    ObjectSpec,
-    ObjectType,
-    Task,
-    Terrain,
-    World,
-)
+from worlds.task import Task
 
 torch.set_num_threads(1)
 IMAGE = 16
-RED_CUBE = ObjectType("cube", "red")
 TRIAL_STEPS = 8
 
 
-def hold_task(trials: int = 2) -> Task:
-    """Hold the red cube 1.5 m ahead: the expert walks and grabs within a few steps."""
-    return Task(
-        World(Terrain.flat(3), (ObjectSpec(RED_CUBE, 2.6, 1.1),), AvatarSpec(1.1, 1.1, 0.0)),
-        Game(Goal(((Literal("hold", "agent", RED_CUBE),),)), ()),
-        EpisodeSpec(trials=trials, trial_steps=TRIAL_STEPS))
-
-
-def make_agent(memory: int) -> Agent:
-    env = WorldEnv(hold_task(), image_size=IMAGE)
+def make_agent(memory: int, task: Task) -> Agent:
+    env = WorldEnv(task, image_size=IMAGE)
     try:
         torch.manual_seed(0)
         # gate_bias 0 lets memory move the outputs at initialisation (no training needed)
@@ -57,7 +37,7 @@ def make_agent(memory: int) -> Agent:
         env.close()
 
 
-def play(policy, agent_policy: AgentPolicy | None = None,
+def play(policy, task: Task, agent_policy: AgentPolicy | None = None,
          seed: int = 3) -> list[tuple[StepInfo, np.ndarray | None]]:
     """Every step of one 2-trial episode: what was executed, and the agent's own logits."""
     out: list[tuple[StepInfo, np.ndarray | None]] = []
@@ -69,20 +49,25 @@ def play(policy, agent_policy: AgentPolicy | None = None,
         assert agent_policy.last_logits is not None
         out.append((info, agent_policy.last_logits[info.slot].copy()))
 
-    run_jobs([hold_task()], [Job(0, 0, seed)], policy, image_size=IMAGE, batch_size=1,
+    run_jobs([task], [Job(0, 0, seed)], policy, image_size=IMAGE, batch_size=1,
              on_step=on_step)
     return out
 
 
 @pytest.fixture(scope="module")
-def agents() -> dict[int, Agent]:
-    return {m: make_agent(m) for m in (8, 0)}
+def task(make_hold_task) -> Task:
+    return make_hold_task(trials=2, trial_steps=TRIAL_STEPS)
 
 
-def test_the_demonstrator_acts_in_trial_one_and_the_agent_after(agents) -> None:
+@pytest.fixture(scope="module")
+def agents(task: Task) -> dict[int, Agent]:
+    return {m: make_agent(m, task) for m in (8, 0)}
+
+
+def test_the_demonstrator_acts_in_trial_one_and_the_agent_after(agents, task) -> None:
     own = AgentPolicy(agents[8])
-    demo = play(prompted(own, ExpertPolicy()), own)
-    alone = play(ExpertPolicy())  # the expert's own trial 1
+    demo = play(prompted(own, ExpertPolicy()), task, own)
+    alone = play(ExpertPolicy(), task)  # the expert's own trial 1
     trial1 = [i.action for i, _ in demo if i.trial == 0]
     assert trial1 == [i.action for i, _ in alone if i.trial == 0]
     assert len(set(trial1)) > 1  # it walked and grabbed, not a constant
@@ -94,12 +79,12 @@ def test_the_demonstrator_acts_in_trial_one_and_the_agent_after(agents) -> None:
                                                            if i.trial == 1]
 
 
-def test_the_demonstration_reaches_memory_and_only_memory(agents) -> None:
+def test_the_demonstration_reaches_memory_and_only_memory(agents, task) -> None:
     for memory, differs in ((8, True), (0, False)):
         own = AgentPolicy(agents[memory])
-        with_demo = play(prompted(own, ExpertPolicy()), own)
+        with_demo = play(prompted(own, ExpertPolicy()), task, own)
         bare = AgentPolicy(agents[memory])
-        without = play(prompted(bare, NoopPolicy(NOOP)), bare)
+        without = play(prompted(bare, NoopPolicy(NOOP)), task, bare)
         first2 = [lg for i, lg in with_demo if i.trial == 1 and i.t_in_trial == 0][0]
         first2_bare = [lg for i, lg in without if i.trial == 1 and i.t_in_trial == 0][0]
         gap = float(np.abs(first2 - first2_bare).max())
@@ -120,14 +105,14 @@ def test_prompted_wraps_privileged_demonstrators_only() -> None:
         PromptedPolicy(agent, NoopPolicy(NOOP), demo_trials=0)
 
 
-def test_a_recorded_episode_replays_and_a_wrong_one_names_the_step(agents) -> None:
-    alone = play(ExpertPolicy())
+def test_a_recorded_episode_replays_and_a_wrong_one_names_the_step(agents, task) -> None:
+    alone = play(ExpertPolicy(), task)
     steps = [i for i, _ in alone if i.trial == 0]
     actions = [i.action for i in steps]
     # the reward of step t is the next step's prev_reward
     rewards = [float(i.observation["prev_reward"]) for i in steps[1:]] + [0.0]
     own = AgentPolicy(agents[0])
-    replayed = play(prompted(own, ReplayDemonstrator(actions, rewards)), own)
+    replayed = play(prompted(own, ReplayDemonstrator(actions, rewards)), task, own)
     assert [i.action for i, _ in replayed if i.trial == 0] == actions
     assert max(rewards) == 1.0  # the expert got hold of the cube within the trial
     wrong = list(rewards)
@@ -135,6 +120,6 @@ def test_a_recorded_episode_replays_and_a_wrong_one_names_the_step(agents) -> No
     wrong[k] = 0.0
     with pytest.raises(ReplayMismatchError, match=f"step {k} of the recording paid 1"):
         own = AgentPolicy(agents[0])
-        play(prompted(own, ReplayDemonstrator(actions, wrong)), own)
+        play(prompted(own, ReplayDemonstrator(actions, wrong)), task, own)
     with pytest.raises(ValueError, match="rewards\\[0\\]: 2 rewards for 8 actions"):
         ReplayDemonstrator(actions, rewards[:2])

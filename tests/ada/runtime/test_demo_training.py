@@ -18,97 +18,80 @@ from ada.validation import ConfigError
 from agents.agent import Agent, agent_config
 from worlds.env import WorldEnv
 from worlds.env_batch import SerialEnvBatch
-from worlds.task import (
-    AvatarSpec,
-    EpisodeSpec,
-    Game,
-    Goal,
-    Literal,
-    ObjectSpec,
-    ObjectType,
-    Task,
-    Terrain,
-    World,
-)
 
 torch.set_num_threads(1)
-RED_CUBE = ObjectType("cube", "red")
 STEPS = 6  # per trial; 2 trials an episode
 
 
-def hold_task() -> Task:
-    return Task(
-        World(Terrain.flat(3), (ObjectSpec(RED_CUBE, 2.6, 1.1),), AvatarSpec(1.1, 1.1, 0.0)),
-        Game(Goal(((Literal("hold", "agent", RED_CUBE),),)), ()),
-        EpisodeSpec(trials=2, trial_steps=STEPS))
+@pytest.fixture
+def make_actor(make_hold_task):
+    actors: list[Actor] = []
+
+    def make(demo_prob: float, envs: int = 4, seed: int = 1) -> Actor:
+        task = make_hold_task(trials=2, trial_steps=STEPS)
+        actors.append(build_actor(task, demo_prob, envs, seed))
+        return actors[-1]
+
+    yield make
+    for actor in actors:
+        actor.env.close()
 
 
-def make_actor(demo_prob: float, envs: int = 4, seed: int = 1) -> Actor:
-    batch = SerialEnvBatch([WorldEnv(hold_task(), image_size=16) for _ in range(envs)])
+def build_actor(task, demo_prob: float, envs: int, seed: int) -> Actor:
+    batch = SerialEnvBatch([WorldEnv(task, image_size=16) for _ in range(envs)])
     torch.manual_seed(0)
     agent = Agent(batch.observation_spec(), batch.action_spec(), agent_config("tiny"))
     return Actor(batch, agent, InlineWeightSource(0, cpu_state(agent)), 2 * STEPS, seed=seed,
                  demo_prob=demo_prob, demonstrator=ExpertPolicy() if demo_prob else None)
 
 
-def test_demo_episodes_are_the_experts_trial_and_masked_for_the_policy() -> None:
+def test_demo_episodes_are_the_experts_trial_and_masked_for_the_policy(make_actor) -> None:
     actor = make_actor(1.0)
-    try:
-        traj = actor.unroll()  # one whole episode per env: trial 1 shown, trial 2 the agent's
-        assert traj.policy_mask is not None
-        np.testing.assert_array_equal(traj.policy_mask[:STEPS], 0.0)
-        np.testing.assert_array_equal(traj.policy_mask[STEPS:], 1.0)
-        # the demonstrated action carries all the behaviour probability
-        logp = torch.log_softmax(torch.as_tensor(traj.behaviour_logits[:STEPS]), -1)
-        taken = logp.gather(-1, torch.as_tensor(traj.actions[:STEPS])[..., None])
-        np.testing.assert_allclose(taken.numpy(), 0.0, atol=1e-6)
-        assert len(set(traj.actions[:STEPS, 0].tolist())) > 1  # the expert walked and grabbed
-        # the policy term ignores the demonstration: any other action there, same policy loss
-        learner = Learner(copy.deepcopy(actor.agent), VTraceConfig(popart=False), 10)
-        _, metrics, _ = learner.loss(traj)
-        assert metrics["demo/fraction"] == pytest.approx(0.5)
-        agent_only = copy.copy(traj)
-        agent_only.policy_mask = None
-        _, full, _ = learner.loss(agent_only)
-        assert full["loss/policy"] != pytest.approx(metrics["loss/policy"])
-        assert full["loss/value"] == pytest.approx(metrics["loss/value"])  # value uses both
-    finally:
-        actor.env.close()
+    traj = actor.unroll()  # one whole episode per env: trial 1 shown, trial 2 the agent's
+    assert traj.policy_mask is not None
+    np.testing.assert_array_equal(traj.policy_mask[:STEPS], 0.0)
+    np.testing.assert_array_equal(traj.policy_mask[STEPS:], 1.0)
+    # the demonstrated action carries all the behaviour probability
+    logp = torch.log_softmax(torch.as_tensor(traj.behaviour_logits[:STEPS]), -1)
+    taken = logp.gather(-1, torch.as_tensor(traj.actions[:STEPS])[..., None])
+    np.testing.assert_allclose(taken.numpy(), 0.0, atol=1e-6)
+    assert len(set(traj.actions[:STEPS, 0].tolist())) > 1  # the expert walked and grabbed
+    # the policy term ignores the demonstrated steps, the value term does not
+    learner = Learner(copy.deepcopy(actor.agent), VTraceConfig(popart=False), 10)
+    _, metrics, _ = learner.loss(traj)
+    assert metrics["demo/fraction"] == pytest.approx(0.5)
+    agent_only = copy.copy(traj)
+    agent_only.policy_mask = None
+    _, full, _ = learner.loss(agent_only)
+    assert full["loss/policy"] != pytest.approx(metrics["loss/policy"])
+    assert full["loss/value"] == pytest.approx(metrics["loss/value"])  # value uses both
 
 
-def test_demo_prob_draws_per_episode_and_zero_changes_nothing() -> None:
+def test_demo_prob_draws_per_episode_and_zero_changes_nothing(make_actor) -> None:
     mixed = make_actor(0.5, envs=6)
     plain, zero = make_actor(0.0, envs=6), make_actor(0.0, envs=6)
-    try:
-        traj = mixed.unroll()
-        assert traj.policy_mask is not None
-        shown = traj.policy_mask[0] == 0.0
-        assert 0 < shown.sum() < 6  # some episodes prompted, some not (seeded)
-        np.testing.assert_array_equal(traj.policy_mask[STEPS:], 1.0)
-        a, b = plain.unroll(), zero.unroll()
-        assert a.policy_mask is None
-        np.testing.assert_array_equal(a.actions, b.actions)
-        np.testing.assert_array_equal(a.behaviour_logits, b.behaviour_logits)
-    finally:
-        for actor in (mixed, plain, zero):
-            actor.env.close()
+    traj = mixed.unroll()
+    assert traj.policy_mask is not None
+    shown = traj.policy_mask[0] == 0.0
+    assert 0 < shown.sum() < 6  # some episodes prompted, some not (seeded)
+    np.testing.assert_array_equal(traj.policy_mask[STEPS:], 1.0)
+    a, b = plain.unroll(), zero.unroll()
+    assert a.policy_mask is None
+    np.testing.assert_array_equal(a.actions, b.actions)
+    np.testing.assert_array_equal(a.behaviour_logits, b.behaviour_logits)
 
 
-def test_demo_draws_resume_where_they_stopped() -> None:
+def test_demo_draws_resume_where_they_stopped(make_actor) -> None:
     # world envs restart their episodes on a resume (they do not save themselves); the draw of
     # which episodes are prompted continues the same stream
     actor, twin = make_actor(0.5, envs=3), make_actor(0.5, envs=3)
-    try:
-        actor.unroll()
-        state = copy.deepcopy(actor.state_dict())
-        assert state["demo"] is not None
-        first = actor.unroll()
-        twin.load_state_dict(state)
-        again = twin.unroll()
-        np.testing.assert_array_equal(first.policy_mask, again.policy_mask)
-    finally:
-        actor.env.close()
-        twin.env.close()
+    actor.unroll()
+    state = copy.deepcopy(actor.state_dict())
+    assert state["demo"] is not None
+    first = actor.unroll()
+    twin.load_state_dict(state)
+    again = twin.unroll()
+    np.testing.assert_array_equal(first.policy_mask, again.policy_mask)
 
 
 def test_demo_prob_is_validated() -> None:
