@@ -306,6 +306,7 @@ class PromptRun:
     rows: list[dict[str, Any]]
     file: Path
     videos: list[Path]
+    results: Any = None  # the `ada.eval.prompting.PromptingResults`
 
 
 def run_prompting(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
@@ -357,7 +358,7 @@ def run_prompting(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
         _video(video, task, prompted(agent_policy(), demonstrator()), cfg,
                job_seed(cfg.seed, t, 0), image_size, demo=cfg.demo)
         videos.append(video)
-    return PromptRun(out, rows, path, videos)
+    return PromptRun(out, rows, path, videos, results)
 
 
 def format_table(summary: Summary) -> str:

@@ -15,6 +15,11 @@ Outputs in --out: one folder per run (checkpoints/, tb/, train.log, eval/), resu
 table.md (the README table) and plot.png (mean score per trial, one line per memory length).
 A run whose checkpoint already holds the requested frames is not retrained (`resume=auto`
 continues a killed one), so the command can be re-run to extend or re-aggregate.
+
+`--prompt` also plays every run on the same tasks and seeds with 2 trials, unprompted and with
+the expert playing trial 1 (demonstration prompting, `ada.prompting`), and reports the
+prompted trial-2 solve rate beside the unprompted trials 1 and 2 (results.json, "prompted").
+`--set demo_prob=0.25 --out outputs/adaptation_demo` trains the demo-trained arms to compare.
 """
 
 from __future__ import annotations
@@ -94,6 +99,25 @@ def evaluate_run(path: Path, eval_tasks: int, eval_seed: int, videos: int) -> di
                          out=str(path / "eval")), log=lambda msg: None)
     scores = res.results.all_scores()  # policy -> (tasks, episodes, trials)
     return {p: s.mean(axis=1) for p, s in scores.items()}  # (tasks, trials)
+
+
+def prompt_run(path: Path, eval_tasks: int, eval_seed: int) -> dict[str, Any]:
+    """The same held-out tasks and seeds, 2 trials, unprompted and with the expert playing
+    trial 1 (`ada.evaluate demo=expert`): solve rates of unprompted trials 1 and 2 and of the
+    prompted trial 2, and the per-task trial scores of both arms."""
+    from ada.eval.prompting import AGENT, PROMPTED
+    from ada.evaluate import EvalConfig, run_prompting
+
+    res = run_prompting(EvalConfig(checkpoint=str(path / "checkpoints"), tasks="heldout",
+                                   n_tasks=eval_tasks, trials=2, seed=eval_seed, videos=0,
+                                   demo="expert", prompt_trials=(2,),
+                                   out=str(path / "eval_prompted")), log=lambda msg: None)
+    r = res.results.by_k[2]
+    own, shown = (r.scores(p).mean(axis=1) for p in (AGENT, PROMPTED))  # (tasks, 2)
+    return {"unprompted_solved": [float((own[:, k] >= SOLVED).mean()) for k in (0, 1)],
+            "prompted_trial2_solved": float((shown[:, 1] >= SOLVED).mean()),
+            "expert_trial1_solved": float((shown[:, 0] >= SOLVED).mean()),
+            "unprompted": own.tolist(), "prompted": shown.tolist()}
 
 
 def gain_stats(per_task: np.ndarray) -> tuple[float, float]:
@@ -190,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-seed", type=int, default=12345)
     p.add_argument("--videos", type=int, default=1, help="agent videos per run")
     p.add_argument("--out", type=Path, default=Path("outputs/adaptation"))
+    p.add_argument("--prompt", action="store_true",
+                   help="also evaluate each run prompted by the expert's trial 1 (2 trials)")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                    help="extra Hydra overrides for every run (e.g. runtime.device=cuda)")
     args = p.parse_args(argv)
@@ -212,6 +238,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memory={m:4d} seed={s}: per trial "
               + " ".join(f"{x:.3f}" for x in per_run[(m, s)]["agent"].mean(axis=0))
               + f"  gain {g:+.3f} ± {se:.3f} (paired se over tasks)", flush=True)
+    prompted = {}
+    if args.prompt:
+        for m, s in pairs:
+            pr = prompt_run(run_dir(out, m, s), args.eval_tasks, args.eval_seed)
+            prompted[f"mem{m}_seed{s}"] = pr
+            t1, t2 = pr["unprompted_solved"]
+            print(f"memory={m:4d} seed={s}: solved unprompted trial 1 {t1:.2f}, trial 2 "
+                  f"{t2:.2f}; prompted trial 2 {pr['prompted_trial2_solved']:.2f} (expert's "
+                  f"trial 1 {pr['expert_trial1_solved']:.2f})", flush=True)
     arms = summarise(per_run)
     table = table_markdown(arms, args.frames, args.eval_tasks)
     print("\n" + table)
@@ -223,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     (out / "table.md").write_text(table)
     (out / "results.json").write_text(json.dumps({
         "frames": args.frames, "eval_tasks": args.eval_tasks, "eval_seed": args.eval_seed,
-        "overrides": args.set, "arms": arms,
+        "overrides": args.set, "arms": arms, "prompted": prompted,
         "train_wall_seconds": {f"mem{m}_seed{s}": w for (m, s), w in walls.items()},
         "per_task": {f"mem{m}_seed{s}": {k: v.tolist() for k, v in r.items()}
                      for (m, s), r in per_run.items()}}, indent=2) + "\n")

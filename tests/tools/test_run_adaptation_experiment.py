@@ -81,5 +81,11 @@ def test_tiny_experiment_trains_evaluates_and_writes_outputs(tmp_path: Path) -> 
     assert (tmp_path / "plot.png").stat().st_size > 0
     assert "| memory 0 |" in (tmp_path / "table.md").read_text()
     assert tool.trained_frames(tmp_path / "mem0_seed0") >= 640
-    assert tool.main(args) == 0  # nothing left to train: only re-evaluates
-    assert json.loads((tmp_path / "results.json").read_text())["train_wall_seconds"] == {}
+    assert tool.main(args + ["--prompt"]) == 0  # nothing left to train: only re-evaluates
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["train_wall_seconds"] == {}
+    for run in res["prompted"].values():  # the expert solves look-alike trials it is shown
+        assert run["expert_trial1_solved"] == 1.0 and len(run["unprompted_solved"]) == 2
+        assert np.asarray(run["prompted"]).shape == (2, 2)
+        # the prompted arm's trial 1 is the expert's, the unprompted arm's the agent's
+        assert [t[0] for t in run["prompted"]] != [t[0] for t in run["unprompted"]]
