@@ -62,3 +62,14 @@ def hold_task(trials: int = 2, trial_steps: int = 8) -> Task:
 @pytest.fixture(scope="session")
 def make_hold_task() -> Callable[..., Task]:
     return hold_task
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the session's page tests (see tests/browser.py)."""
+    from tests import browser as b
+
+    if not b.available():
+        pytest.skip(b.MISSING)
+    with b.chromium() as driver:
+        yield driver

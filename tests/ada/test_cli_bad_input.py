@@ -99,3 +99,17 @@ def test_evaluate_corrupt_checkpoint_exits_2_with_one_line(checkpoint: Path,
     assert f"checkpoint {bad}: corrupt" in line
     # mis-shaped and missing tensors raise the same CheckpointError from load_agent (see
     # tests/ada/learning/test_checkpoint.py), which this exit-2 path reports the same way
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("player=a", "pace=fast"), "ada.play: error: pace: 'fast' is not allowed"),
+    (("tasks=probes",), "ada.play: error: player: not set"),
+    (("player=a", "study=study.yaml"), "ada.play: error: study: ['not a mapping'] is not allowed"),
+])
+def test_play_bad_config_exits_2_with_one_line(tmp_path: Path, args: tuple[str, ...],
+                                               expected: str) -> None:
+    (tmp_path / "study.yaml").write_text("- not a mapping\n")
+    line = _one_error_line(_cli("ada.play", *args, f"out={tmp_path / 'rec'}", cwd=tmp_path),
+                           "ada.play: error:")
+    assert line.startswith(expected), line
+    assert not (tmp_path / "rec").exists()

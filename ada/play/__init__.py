@@ -1,0 +1,1 @@
+"""Human play in the browser (`python -m ada.play`), recorded for evaluation and prompting."""

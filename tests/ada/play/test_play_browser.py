@@ -1,0 +1,116 @@
+"""The play page in a real browser (Debian's chromium, headless, driven by selenium).
+
+Lockstep: a scripted player presses the expert's actions as keys, one step per press; the
+recording the page produces must replay to the expert's own rewards. Realtime: a held key keeps
+the avatar acting at the task's control rate, and the trial runs to its end on its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ada.play.keys import KEY_OF_ACTION
+from ada.play.recording import load_recording, replay
+from ada.play.server import PlayServer
+from ada.play.session import EpisodePlan, PlaySession
+from tests.browser import console_errors
+from worlds.avatar import ACTIONS
+
+SCRATCH = Path("/work/scratch")
+
+
+def selenium_key(code: str) -> str:
+    from selenium.webdriver.common.keys import Keys
+
+    special = {"ArrowLeft": Keys.ARROW_LEFT, "ArrowRight": Keys.ARROW_RIGHT,
+               "ArrowUp": Keys.ARROW_UP, "ArrowDown": Keys.ARROW_DOWN, "Space": Keys.SPACE,
+               "Enter": Keys.RETURN}  # Keys.ENTER arrives as code NumpadEnter
+    return special.get(code) or code.removeprefix("Key").lower()
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def serve(expert_episode, tmp_path: Path) -> Iterator[Callable[[str], PlayServer]]:
+    servers: list[PlayServer] = []
+
+    def make(pace: str) -> PlayServer:
+        plan = [EpisodePlan(expert_episode.task, "see_goal", 0, False, tmp_path / "ep.json")]
+        srv = PlayServer(PlaySession(plan, player="expert (scripted keys)",
+                                     player_kind="scripted", view_size=128),
+                         port=0, pace=pace)
+        srv.start_background()
+        servers.append(srv)
+        return srv
+
+    yield make
+    for srv in servers:
+        srv.shutdown()
+
+
+def _open(browser, srv: PlayServer) -> None:
+    browser.get("about:blank")  # leave the last test's page (its server is gone) ...
+    console_errors(browser)  # ... and what it logged on the way out
+    browser.get(srv.url)
+    wait_for(lambda: "press Enter" in browser.find_element("id", "overlay").text, 30,
+             "the page to wait for the first trial")
+
+
+def test_expert_keys_through_the_page_replay_to_the_experts_rewards(
+        browser, serve, expert_episode, tmp_path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    srv = serve("lockstep")
+    _open(browser, srv)
+    n = expert_episode.task.episode.trial_steps
+    keys = [selenium_key(KEY_OF_ACTION[a]) for a in expert_episode.actions]
+    for trial in range(2):
+        chain = ActionChains(browser).send_keys(selenium_key("Enter"))
+        for k in keys[trial * n:(trial + 1) * n]:
+            chain = chain.send_keys(k)
+        chain.perform()
+        if trial == 0:
+            wait_for(lambda: srv.session.status().get("trial") == 2
+                     and srv.session.phase == "ready", 60, "the end of trial 1")
+            shot = tmp_path / "play.png"
+            browser.save_screenshot(str(shot))
+            if SCRATCH.is_dir():
+                shutil.copy(shot, SCRATCH / "play.png")
+    wait_for(lambda: (tmp_path / "ep.json").exists(), 60, "the recording")
+    rec = load_recording(tmp_path / "ep.json")
+    assert [ACTIONS[a] for a in rec.actions] == [ACTIONS[a] for a in expert_episode.actions]
+    assert replay(rec) == rec.rewards == expert_episode.rewards
+    assert rec.player_kind == "scripted"
+    wait_for(lambda: "recorded" in browser.find_element("id", "overlay").text, 10, "the end")
+    assert console_errors(browser) == []
+
+
+def test_a_held_key_acts_in_real_time_until_the_trial_ends(browser, serve) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    srv = serve("realtime")
+    _open(browser, srv)
+    ActionChains(browser).send_keys(selenium_key("Enter")).perform()
+    wait_for(lambda: srv.session.phase == "playing", 10, "the trial to start")
+    ActionChains(browser).key_down("w").pause(1.5).key_up("w").perform()
+    wait_for(lambda: srv.session.phase == "ready", 30, "the trial to run out")
+    rec = srv.session.rec
+    steps = rec.trial_steps
+    assert len(rec.actions) == steps  # the trial ran to its end with no key held
+    forward = [a == ACTIONS.index("forward") for a in rec.actions]
+    assert 8 <= sum(forward) <= 25, sum(forward)  # about 1.5 s at 10 steps per second
+    assert not any(forward[forward.index(False, forward.index(True)):])  # released: no-ops
+    median = sorted(rec.step_seconds)[len(rec.step_seconds) // 2]
+    assert 0.09 <= median <= 0.25, median
+    assert console_errors(browser) == []
