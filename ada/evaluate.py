@@ -20,13 +20,15 @@ Examples (from the repository root):
 
 Everything goes to `out`: results.json (settings, summary, raw returns and seeds),
 per_trial.csv (policy, trial, mean, median, p20, n_tasks), per_task.csv, plot.png,
-per_trial_normalised.csv (with the expert: the same columns plus n_excluded) and videos/*.mp4
-of the agent. The config is validated before anything heavy is loaded; a wrong
+per_trial_normalised.csv (with the expert: the same columns plus n_excluded), videos/*.mp4
+of the agent on its best, median and worst tasks, and report.html, all of it on one page
+(`ada.eval.report`). The config is validated before anything heavy is loaded; a wrong
 value exits with status 2 and one line naming the field and the allowed values.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -66,7 +68,7 @@ POST_TRAINING_BASELINES = ("random", "noop", "expert")
 MAX_VIEW_SIZE = 2048
 TOP_FIELDS = ("checkpoint", "tasks", "n_tasks", "trials", "trial_steps", "episodes", "seed",
               "baselines", "greedy", "batch_size", "videos", "overview_size", "fps", "out",
-              "demo")
+              "demo", "human")
 DEFAULT_TRIALS = 3
 DEFAULT_PROMPT_TRIALS = (2, 3, 5)  # AdA's k for prompting
 
@@ -88,12 +90,13 @@ class EvalConfig:
     baselines: tuple[str, ...] = ("random", "noop")
     greedy: bool = False
     batch_size: int = 8
-    videos: int = 1
+    videos: int = 3
     overview_size: int = 256
     fps: float = 10.0
     out: str | None = None
     demo: str | None = None  # a demonstrator for trial 1: prompted vs unprompted per k
     prompt_trials: tuple[int, ...] = ()  # the k evaluated with `demo`
+    human: str | None = None  # a folder of recorded play (ada.play): the human baselines
 
 
 def _trials(d: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
@@ -149,12 +152,13 @@ def validate_config(d: Mapping[str, Any]) -> EvalConfig:
         baselines=tuple(baselines),
         greedy=boolean("greedy", d.get("greedy", False)),
         batch_size=integer("batch_size", d.get("batch_size", 8), 1, 1024),
-        videos=integer("videos", d.get("videos", 1), 0),
+        videos=integer("videos", d.get("videos", 3), 0),
         overview_size=integer("overview_size", d.get("overview_size", 256), 0, MAX_VIEW_SIZE),
         fps=number("fps", d.get("fps", 10), 0.0, 240.0, lo_open=True),
         out=text("out", out, optional=True),
         demo=demo,
         prompt_trials=prompt_trials,
+        human=text("human", d.get("human"), optional=True),
     )
 
 
@@ -226,7 +230,8 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
     writes every output file."""
     from ada.agent_policy import AgentPolicy
     from ada.eval.jobs import job_seed
-    from ada.eval.trials import aggregate, evaluate_policies, write_results
+    from ada.eval.report import chosen_tasks, write_report
+    from ada.eval.trials import evaluate_policies, write_results
 
     ckpt, agent, train_cfg = _load_agent(cfg, resolve_path)
     image_size = train_cfg.env.image_size
@@ -242,19 +247,47 @@ def run(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
                                 on_policy_done=lambda p: log(f"  done: {p}"))
     videos: list[dict[str, Any]] = []
     paths: list[Path] = []
-    for t in range(min(cfg.videos, len(results.tasks))):
+    for video_label, t in chosen_tasks(results.scores("agent"), cfg.videos):
         name, task = results.names[t], results.tasks[t]
         path = out / "videos" / f"agent_{t:03d}_{_safe(name)}_ep0.mp4"
         returns = _video(path, task, policy, cfg, job_seed(cfg.seed, t, 0), image_size)
         videos.append({"path": str(path.relative_to(out)), "task": name, "task_index": t,
-                       "episode": 0, "returns": returns})
+                       "episode": 0, "returns": returns, "label": video_label})
         paths.append(path)
     results.meta.update({
         "checkpoint": str(ckpt), "run_name": train_cfg.name, "tasks": cfg.tasks,
         "family": train_cfg.env.family, "trial_steps_override": cfg.trial_steps,
         "greedy": cfg.greedy, "videos": videos})
-    files = write_results(results, out)
-    return EvalRun(out, results, aggregate(results.all_scores()), files, paths)
+    summary, sections = _baselines_and_timescale(cfg, results, resolve_path)
+    files = write_results(results, out, summary, sections)
+    files["report"] = write_report(out, json.loads(files["json"].read_text()))
+    return EvalRun(out, results, summary, files, paths)
+
+
+def _baselines_and_timescale(cfg: EvalConfig, results: Any,
+                             resolve_path: Callable[[str], str]) -> tuple[Summary, dict]:
+    """The summary with the recorded players' rows (`human=<dir>`, `ada.eval.human`) and the
+    results.json sections "human", "<kind>_scores" / "<kind>_players" and "timescale"."""
+    from ada.eval.human import (
+        NO_RECORDINGS,
+        extend_summary,
+        per_task_section,
+        recorded_baselines,
+    )
+    from ada.eval.timescale import timescale
+    from ada.eval.trials import aggregate
+
+    summary = aggregate(results.all_scores())
+    sections: dict[str, Any] = {"human": {"note": NO_RECORDINGS}}
+    recorded: list[Any] = []
+    if cfg.human is not None:
+        recorded, sections["human"] = recorded_baselines(resolve_path(cfg.human), results)
+        summary = extend_summary(summary, results, recorded)
+        sections.update(per_task_section(recorded))
+    figures = {p: timescale(results.tasks, results.step_rewards[p]) for p in results.policies}
+    figures.update({b.kind: timescale(results.tasks, b.rewards) for b in recorded})
+    sections["timescale"] = figures
+    return summary, sections
 
 
 def _load_agent(cfg: EvalConfig, resolve_path: Callable[[str], str]) -> tuple[Path, Any, Any]:
@@ -454,11 +487,24 @@ def main(cfg: DictConfig) -> None:
         for v in prompt.videos:
             print(f"wrote {v}")
         return
+    from ada.eval.timescale import format_timescale
+
     print(format_table(result.summary))
+    record = json.loads(result.files["json"].read_text())
+    print(f"human baselines: {record['human']['note']}")
+    print(format_timescale(record["timescale"]))
     print(f"wrote {result.out}: " + ", ".join(p.name for p in result.files.values()))
     for v in result.videos:
         print(f"wrote {v}")
 
 
+def _argv_alias(arg: str) -> str:
+    """`baselines.human=<dir>` is accepted for `human=<dir>`: `baselines` is the list of
+    policies that play, recordings are not a policy."""
+    return "human=" + arg.removeprefix("baselines.human=") if arg.startswith(
+        "baselines.human=") else arg
+
+
 if __name__ == "__main__":
+    sys.argv = [_argv_alias(a) for a in sys.argv]
     main()

@@ -91,6 +91,9 @@ class JobBatch:
         self.rngs = [np.random.default_rng(self.jobs[j].seed) for j in self.slot_job]
         self.active = np.ones(self.num_envs, dtype=bool)
         self.returns: list[list[float]] = [[] for _ in self.jobs]
+        # each job's reward at every step of its episode, once it has ended
+        self.step_rewards: list[np.ndarray] = [np.zeros(0, np.float32) for _ in self.jobs]
+        self._ep_rewards: list[list[float]] = [[] for _ in range(self.num_envs)]
         self._obs: list[Mapping[str, np.ndarray]] = []
         self._first = np.ones(self.num_envs, dtype=bool)
 
@@ -121,6 +124,7 @@ class JobBatch:
             self._first[i] = False
             ts = env.step(action)
             reward[i] = float(ts.reward or 0.0)
+            self._ep_rewards[i].append(float(reward[i]))
             if self.after_step is not None:
                 self.after_step(int(i), env, ts, action)
             if not ts.last():
@@ -128,6 +132,8 @@ class JobBatch:
                 continue
             discount[i] = float(ts.discount)
             self.returns[self.slot_job[i]] = [float(r) for r in env.trial_returns]
+            self.step_rewards[self.slot_job[i]] = np.asarray(self._ep_rewards[i], np.float32)
+            self._ep_rewards[i] = []
             self._next_job(int(i))
         return BatchStep(stack_obs(self._obs, self._spec), reward, discount,
                          self._first.copy())
@@ -152,9 +158,11 @@ class JobBatch:
 
 def run_jobs(tasks: Sequence[Task], jobs: Sequence[Job], policy: Policy, *, image_size: int,
              batch_size: int = 8, on_step: Callable[[StepInfo], None] | None = None,
-             after_step: AfterStep | None = None, **env_kwargs: Any) -> list[list[float]]:
+             after_step: AfterStep | None = None, step_rewards: list[np.ndarray] | None = None,
+             **env_kwargs: Any) -> list[list[float]]:
     """Plays every job with `policy` (one batched call per step); returns each job's returns
-    per trial."""
+    per trial. A `step_rewards` list is filled with each job's reward per step (for the
+    time to first success, `ada.eval.timescale`)."""
     if not jobs:
         return []
     batch = JobBatch(tasks, jobs, image_size=image_size, batch_size=batch_size,
@@ -165,6 +173,8 @@ def run_jobs(tasks: Sequence[Task], jobs: Sequence[Job], policy: Policy, *, imag
             rollout.step()
     finally:
         batch.close()
+    if step_rewards is not None:
+        step_rewards[:] = batch.step_rewards
     return batch.returns
 
 

@@ -64,6 +64,8 @@ class EvalResults:
     seed: int
     image_size: int
     meta: dict[str, Any] = field(default_factory=dict)
+    # step_rewards[policy][task][episode]: the reward at every step of that episode
+    step_rewards: dict[str, list[list[np.ndarray]]] = field(default_factory=dict)
 
     @property
     def trial_steps(self) -> np.ndarray:
@@ -174,20 +176,25 @@ def evaluate_policies(tasks: Sequence[Task] | Mapping[str, Task],
     for job in jobs:
         seeds[job.task, job.episode] = job.seed
     returns: dict[str, np.ndarray] = {}
+    step_rewards: dict[str, list[list[np.ndarray]]] = {}
     for pname, policy in policies.items():
         if isinstance(policy, str):
             policy = make_policy(policy, _action_spec(), noop_index=NOOP)
+        per_step: list[np.ndarray] = []
         per_job = run_jobs(evaluated, jobs, policy, image_size=image_size,
-                           batch_size=batch_size)
+                           batch_size=batch_size, step_rewards=per_step)
         r = np.zeros((len(evaluated), episodes_per_task, trials), np.float64)
-        for job, rs in zip(jobs, per_job, strict=True):
+        steps: list[list[Any]] = [[None] * episodes_per_task for _ in evaluated]
+        for job, rs, sr in zip(jobs, per_job, per_step, strict=True):
             r[job.task, job.episode] = rs
+            steps[job.task][job.episode] = sr
         returns[pname] = r
+        step_rewards[pname] = steps
         if on_policy_done is not None:
             on_policy_done(pname)
     return EvalResults(names=names, tasks=evaluated, policies=list(policies), returns=returns,
                        seeds=seeds, trials=trials, episodes_per_task=episodes_per_task,
-                       seed=seed, image_size=image_size)
+                       seed=seed, image_size=image_size, step_rewards=step_rewards)
 
 
 def _action_spec() -> Any:
@@ -202,7 +209,8 @@ PER_TASK_FIELDS = ("policy", "task_index", "task", "task_id", "trial", "score", 
                    "episodes")
 
 
-def results_dict(results: EvalResults, summary: Summary | None = None) -> dict[str, Any]:
+def results_dict(results: EvalResults, summary: Summary | None = None,
+                 sections: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A JSON-ready record of the evaluation: settings, tasks, summary and raw numbers, and
     with the expert evaluated, the "normalised" section and the "expert_zero_tasks" (the
     tasks it left out, named, so that they can be looked at rather than only counted)."""
@@ -232,18 +240,21 @@ def results_dict(results: EvalResults, summary: Summary | None = None) -> dict[s
         record["expert_zero_tasks"] = [
             {"index": i, "name": results.names[i], "task_id": results.tasks[i].task_id}
             for i in summary.expert_zero]
+    record.update(sections or {})
     return record
 
 
-def write_results(results: EvalResults, out_dir: str | Path) -> dict[str, Path]:
+def write_results(results: EvalResults, out_dir: str | Path, summary: Summary | None = None,
+                  sections: Mapping[str, Any] | None = None) -> dict[str, Path]:
     """Writes results.json, per_trial.csv, per_task.csv and plot.png into `out_dir`, and
     per_trial_normalised.csv when the expert was evaluated."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = aggregate(results.all_scores())
+    summary = summary if summary is not None else aggregate(results.all_scores())
     paths = {"json": out / "results.json", "per_trial": out / "per_trial.csv",
              "per_task": out / "per_task.csv", "plot": out / "plot.png"}
-    paths["json"].write_text(json.dumps(results_dict(results, summary), indent=2) + "\n")
+    record = results_dict(results, summary, sections)
+    paths["json"].write_text(json.dumps(record, indent=2) + "\n")
     with paths["per_trial"].open("w", newline="") as f:
         w = csv.DictWriter(f, PER_TRIAL_FIELDS)
         w.writeheader()

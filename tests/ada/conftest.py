@@ -73,3 +73,25 @@ def browser():
         pytest.skip(b.MISSING)
     with b.chromium() as driver:
         yield driver
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny world agent after 2 learner updates: cheap, and a real checkpoint file."""
+    from ada.config import TrainConfig
+    from ada.learning.checkpoint import latest_checkpoint
+    from ada.trainer import Trainer
+
+    out = tmp_path_factory.mktemp("train")
+    cfg = TrainConfig.from_dict({
+        "agent": {"size": "tiny"}, "env": {"kind": "world", "family": "tiny", "image_size": 16},
+        "runtime": {"envs_per_actor": 2, "unroll_length": 5}, "total_frames": 20,
+        "out_dir": str(out), "progress": False, "log_every": 1, "name": "tiny_eval"})
+    trainer = Trainer(cfg)
+    try:
+        trainer.run()
+    finally:
+        trainer.close()
+    ckpt = latest_checkpoint(out / "checkpoints")
+    assert ckpt is not None
+    return ckpt

@@ -16,33 +16,12 @@ import pytest
 import torch
 from PIL import Image
 
-from ada.config import TrainConfig
 from ada.evaluate import format_table, run, validate_config
-from ada.learning.checkpoint import latest_checkpoint
-from ada.trainer import Trainer
 from ada.validation import ConfigError
 from worlds.task import Task
 
 torch.set_num_threads(1)
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny world agent after 2 learner updates: cheap, and a real checkpoint file."""
-    out = tmp_path_factory.mktemp("train")
-    cfg = TrainConfig.from_dict({
-        "agent": {"size": "tiny"}, "env": {"kind": "world", "family": "tiny", "image_size": 16},
-        "runtime": {"envs_per_actor": 2, "unroll_length": 5}, "total_frames": 20,
-        "out_dir": str(out), "progress": False, "log_every": 1, "name": "tiny_eval"})
-    trainer = Trainer(cfg)
-    try:
-        trainer.run()
-    finally:
-        trainer.close()
-    ckpt = latest_checkpoint(out / "checkpoints")
-    assert ckpt is not None
-    return ckpt
 
 
 def evaluate_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -83,11 +62,16 @@ def test_cli_evaluates_probes_and_writes_every_output(checkpoint: Path, tmp_path
     with Image.open(out / "plot.png") as img:
         assert img.format == "PNG"
 
-    (video,) = data["meta"]["videos"]
-    frames = iio.imread(out / video["path"])
+    videos = data["meta"]["videos"]  # the agent's best, median and worst task
+    assert [v["label"] for v in videos] == ["best", "median", "worst"]
+    assert sorted(v["task_index"] for v in videos) == [0, 1, 2]
+    frames = iio.imread(out / videos[0]["path"])
     assert frames.shape[0] == 1 + 2 * 10
-    # the video is the evaluated episode: same job seed, same returns
-    assert video["returns"] == data["returns"]["agent"][0][0]
+    for video in videos:  # each video is its evaluated episode: same job seed, same returns
+        assert video["returns"] == data["returns"]["agent"][video["task_index"]][0]
+    assert (out / "report.html").is_file()
+    assert "no human recordings were given" in proc.stdout
+    assert "time to first success" in proc.stdout
 
 
 def test_cli_rejects_bad_values_naming_the_field(checkpoint: Path, tmp_path: Path) -> None:
