@@ -109,7 +109,9 @@ class ReplayDemonstrator(SingleEnvActing):
 
     `actions[t]` is the action taken at step t of the episode and `rewards[t]` the reward it
     was paid; the reward paid for step t arrives as `obs["prev_reward"]` at step t + 1, where
-    it is checked (`ReplayMismatchError` names the step). Past the recording's end it raises: a
+    it is checked (`ReplayMismatchError` names the step), except for the last step of a trial,
+    whose reward the env does not carry into the next trial (`ada.play.recording.replay` checks
+    every step). Past the recording's end it raises: a
     demonstration must cover every step it is asked to play."""
 
     def __init__(self, actions: Sequence[int] | Sequence[Sequence[int]],
@@ -137,10 +139,13 @@ class ReplayDemonstrator(SingleEnvActing):
         t = np.zeros(len(first), np.int64) if state is None else np.asarray(state).copy()
         t[np.asarray(first, bool)] = 0
         prev_reward = np.asarray(obs["prev_reward"], np.float64)
+        # a trial's first step carries no previous reward (the env resets it at every trial
+        # start), so the reward of a trial's last step cannot be checked here
+        trial_start = np.asarray(obs["trial"])[:, 2] >= 1.0
         out = np.zeros(len(first), np.int64)
         for i in range(len(first)):
             r = self._recording(i)
-            if self.rewards is not None and t[i] > 0:
+            if self.rewards is not None and t[i] > 0 and not trial_start[i]:
                 want = self.rewards[r][t[i] - 1]
                 if abs(prev_reward[i] - want) > REWARD_TOLERANCE:
                     raise ReplayMismatchError(

@@ -11,6 +11,8 @@ Examples (from the repository root):
     python -m ada.render task.family=tiny task.seed=7 episodes=2
     python -m ada.render task.id=hidden_rule_experiment trials=2 trial_steps=50  # a probe
     python -m ada.render task.id=0123456789abcdef task.tasks_file=tasks.jsonl
+    python -m ada.render policy=recording recording=recordings/alice/000_x.json  # replayed
+    python -m ada.render policy=agent checkpoint=... recording=...  # the agent, prompted by it
 
 The whole config is validated before anything is built, so a typo fails at once with the field
 name and the allowed values instead of after minutes of rendering.
@@ -57,8 +59,9 @@ from worlds.task_files import find_task, sample_family_task, task_at
 MAX_VIEW_SIZE = 2048
 TASK_FIELDS = ("file", "index", "id", "tasks_file", "family", "seed")
 TOP_FIELDS = ("task", "policy", "seed", "episodes", "image_size", "overview_size", "fps", "out",
-              "trials", "trial_steps", "checkpoint", "demo")
+              "trials", "trial_steps", "checkpoint", "demo", "recording")
 AGENT = "agent"  # policy=agent: the trained agent of `checkpoint`
+RECORDING = "recording"  # policy=recording: the episode of `recording` (ada.play) replayed
 
 
 # The renderer's name for the one bad-input error: the same class, not a subclass, kept so
@@ -92,6 +95,7 @@ class RenderConfig:
     trial_steps: int | None = None
     checkpoint: str | None = None  # with policy=agent: the checkpoint (or run directory)
     demo: str | None = None  # a demonstrator playing trial 1 (`ada.prompting`)
+    recording: str | None = None  # a recorded episode (ada.play): replayed, or the agent's demo
 
 
 def validate_config(d: Mapping[str, Any]) -> RenderConfig:
@@ -99,8 +103,15 @@ def validate_config(d: Mapping[str, Any]) -> RenderConfig:
     d = {k: v for k, v in d.items() if k != "hydra"}
     known_fields("config", d, TOP_FIELDS)
     policy = d.get("policy", "random")
-    if policy not in (*POLICY_NAMES, AGENT):  # worded as the CLI has always printed it
-        raise ConfigError(f"policy: {policy!r} is not one of {[*POLICY_NAMES, AGENT]}")
+    if policy not in (*POLICY_NAMES, AGENT, RECORDING):  # worded as the CLI always printed it
+        raise ConfigError(f"policy: {policy!r} is not one of "
+                          f"{[*POLICY_NAMES, AGENT, RECORDING]}")
+    recording = text("recording", d.get("recording"), optional=True)
+    if recording is not None:
+        _check_recording_config(d, policy)
+    elif policy == RECORDING:
+        raise ConfigError("recording: not set; policy=recording replays recording=<episode "
+                          "file written by python -m ada.play>")
     checkpoint = text("checkpoint", d.get("checkpoint"), optional=True)
     if (policy == AGENT) != (checkpoint is not None):
         raise ConfigError(f"checkpoint: {checkpoint!r} with policy={policy}: policy=agent "
@@ -121,7 +132,7 @@ def validate_config(d: Mapping[str, Any]) -> RenderConfig:
         seed=integer("task.seed", t.get("seed", 0), 0),
     )
     chosen = [f"task.{k}" for k in ("file", "id", "family") if getattr(task, k) is not None]
-    if len(chosen) != 1:
+    if len(chosen) != (0 if recording is not None else 1):
         raise ConfigError("task: set exactly one of ['task.file', 'task.id', 'task.family'], "
                           f"got {chosen or 'none'}")
     fps = number("fps", d.get("fps", 10), 0.0, 240.0, lo_open=True)
@@ -142,7 +153,24 @@ def validate_config(d: Mapping[str, Any]) -> RenderConfig:
         trial_steps=optional_integer("trial_steps", d.get("trial_steps"), 1, 100_000),
         checkpoint=checkpoint,
         demo=demo,
+        recording=recording,
     )
+
+
+def _check_recording_config(d: Mapping[str, Any], policy: str) -> None:
+    """With `recording`, the task, k and trial length are the recording's own, and it is
+    either replayed (policy=recording) or the demonstration of the agent (policy=agent)."""
+    if policy not in (RECORDING, AGENT):
+        raise ConfigError(f"policy: {policy!r} with recording=...: allowed are "
+                          f"{[RECORDING, AGENT]} (replay it, or prompt the agent with it)")
+    for name in ("trials", "trial_steps", "demo"):
+        if d.get(name) is not None:
+            raise ConfigError(f"{name}: {d[name]!r} with recording=...: the recording fixes the "
+                              "task's episode and is the demonstration; leave it null")
+    if any(v is not None for k, v in (d.get("task") or {}).items() if k in ("file", "id",
+                                                                               "family")):
+        raise ConfigError("task: set with recording=...: the recording holds its task; "
+                          "leave task.file, task.id and task.family unset")
 
 
 # ---- task loading ----------------------------------------------------------------------------
@@ -224,6 +252,8 @@ def render_episode(task: Task, policy: Policy, *, seed: int, image_size: int = 6
 def run(cfg: RenderConfig,
         resolve_path: Callable[[str], str] = str) -> tuple[Path, list[list[float]]]:
     """Loads the task, renders `cfg.episodes` episodes into one MP4; returns (path, returns)."""
+    if cfg.recording is not None:
+        return _run_recording(cfg, resolve_path)
     task = with_episode(load_task(cfg.task, resolve_path), cfg.trials, cfg.trial_steps)
     policy, image_size = _policy(cfg, resolve_path)
     if cfg.demo is not None:
@@ -243,6 +273,42 @@ def run(cfg: RenderConfig,
                 episode=i if cfg.episodes > 1 else None,
                 episodes=cfg.episodes if cfg.episodes > 1 else None, demo=cfg.demo)
             all_returns.append(returns)
+    return out, all_returns
+
+
+def _run_recording(cfg: RenderConfig,
+                   resolve_path: Callable[[str], str]) -> tuple[Path, list[list[float]]]:
+    """`recording=`: the recorded episode replayed (every reward checked against the
+    recording), or with policy=agent, the agent prompted by the recording's trial 1."""
+    from ada.play.recording import demonstrator, load_recording
+    from ada.prompting import ReplayMismatchError, prompted
+
+    assert cfg.recording is not None
+    rec = load_recording(resolve_path(cfg.recording))
+    task = rec.the_task()
+    who = f"{rec.player} ({rec.player_kind} play)"
+    if cfg.policy == AGENT:
+        if task.episode.trials < 2:
+            raise ConfigError(f"recording: {cfg.recording} has 1 trial; prompting the agent "
+                              "needs a recording of 2 or more trials")
+        agent, image_size = _policy(cfg, resolve_path)
+        policy, demo = prompted(agent, demonstrator(rec)), who
+    else:
+        policy, demo, image_size = demonstrator(rec), None, cfg.image_size
+    out = Path(resolve_path(cfg.out))
+    all_returns = []
+    try:
+        with Mp4Writer(out, cfg.fps) as writer:
+            for i in range(cfg.episodes):
+                _, returns = render_episode(
+                    task, policy, seed=cfg.seed + i, image_size=image_size,
+                    overview_size=cfg.overview_size, on_frame=writer.append,
+                    episode=i if cfg.episodes > 1 else None,
+                    episodes=cfg.episodes if cfg.episodes > 1 else None, demo=demo)
+                all_returns.append(returns)
+    except ReplayMismatchError as e:
+        out.unlink(missing_ok=True)
+        raise ConfigError(f"recording: {cfg.recording} does not replay ({e})") from None
     return out, all_returns
 
 

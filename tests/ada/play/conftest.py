@@ -10,6 +10,7 @@ import pytest
 from dm_env import specs
 
 from ada.eval.jobs import Job, StepInfo, run_jobs
+from ada.play.recording import Recording
 from ada.policies import make_policy
 from worlds.avatar import NOOP, NUM_ACTIONS
 from worlds.probes import load_probe
@@ -47,6 +48,25 @@ def expert_episode(probe_task: Task) -> ExpertRun:
     run = expert_run(probe_task)
     assert sum(run.rewards) > 0, "the reference episode must earn reward"
     return run
+
+
+def _recording(run: ExpertRun, player_kind: str = "scripted", practice: bool = False) -> Recording:
+    ep = run.task.episode
+    n = ep.trial_steps
+    return Recording(
+        player="expert-through-test", player_kind=player_kind, task=run.task.to_dict(),
+        task_id=run.task.task_id, env_seed=0, trials=ep.trials, trial_steps=n,
+        control_hz=ep.control_hz, actions=list(run.actions), rewards=list(run.rewards),
+        trial_starts=[i * n for i in range(ep.trials)],
+        trial_returns=[sum(run.rewards[i * n:(i + 1) * n]) for i in range(ep.trials)],
+        step_seconds=[0.1] * len(run.actions), pause_seconds=[1.0] * ep.trials,
+        practice=practice)
+
+
+@pytest.fixture(scope="session")
+def make_recording():
+    """A valid recording of an expert run, labelled scripted (it was not a person)."""
+    return _recording
 
 
 __all__ = ["ExpertRun", "StepInfo", "expert_run"]

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ada.play.recording import (
-    Recording,
     ReplayError,
     demonstrator,
     load_recording,
@@ -20,20 +19,8 @@ from ada.play.recording import (
 from ada.validation import ConfigError
 
 
-def make_recording(run, player_kind: str = "scripted", practice: bool = False) -> Recording:
-    ep = run.task.episode
-    n = ep.trial_steps
-    return Recording(
-        player="expert-through-test", player_kind=player_kind, task=run.task.to_dict(),
-        task_id=run.task.task_id, env_seed=0, trials=ep.trials, trial_steps=n,
-        control_hz=ep.control_hz, actions=list(run.actions), rewards=list(run.rewards),
-        trial_starts=[i * n for i in range(ep.trials)],
-        trial_returns=[sum(run.rewards[i * n:(i + 1) * n]) for i in range(ep.trials)],
-        step_seconds=[0.1] * len(run.actions), pause_seconds=[1.0] * ep.trials,
-        practice=practice)
-
-
-def test_a_recording_round_trips_and_replays_to_its_rewards(expert_episode, tmp_path) -> None:
+def test_a_recording_round_trips_and_replays_to_its_rewards(expert_episode, make_recording,
+                                                            tmp_path) -> None:
     path = write_recording(make_recording(expert_episode), tmp_path / "a" / "ep.json")
     rec = load_recording(path)
     assert rec.actions == expert_episode.actions
@@ -42,7 +29,7 @@ def test_a_recording_round_trips_and_replays_to_its_rewards(expert_episode, tmp_
     assert [p.name for p in path.parent.iterdir()] == ["ep.json"]  # no temporary left over
 
 
-def test_a_changed_action_fails_replay_naming_the_step(expert_episode) -> None:
+def test_a_changed_action_fails_replay_naming_the_step(expert_episode, make_recording) -> None:
     rec = make_recording(expert_episode)
     first_reward = rec.rewards.index(1.0)
     rec.actions[:first_reward + 1] = [0] * (first_reward + 1)  # stand still until then
@@ -61,8 +48,8 @@ def test_a_changed_action_fails_replay_naming_the_step(expert_episode) -> None:
     (lambda d: d["rewards"].__setitem__(0, 1.0), "trial_returns"),
     (lambda d: d.update(trials=3), "trials"),
 ])
-def test_a_bad_recording_is_one_error_naming_the_field(expert_episode, tmp_path, edit,
-                                                        message) -> None:
+def test_a_bad_recording_is_one_error_naming_the_field(expert_episode, make_recording, tmp_path,
+                                                        edit, message) -> None:
     d = make_recording(expert_episode).to_dict()
     edit(d)
     path = tmp_path / "bad.json"
@@ -73,7 +60,7 @@ def test_a_bad_recording_is_one_error_naming_the_field(expert_episode, tmp_path,
 
 
 def test_an_invalid_recording_is_never_written_and_the_old_file_survives(
-        expert_episode, tmp_path: Path) -> None:
+        expert_episode, make_recording, tmp_path: Path) -> None:
     good = write_recording(make_recording(expert_episode), tmp_path / "ep.json")
     before = good.read_bytes()
     bad = make_recording(expert_episode)
@@ -84,7 +71,8 @@ def test_an_invalid_recording_is_never_written_and_the_old_file_survives(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ep.json"]
 
 
-def test_practice_is_left_out_of_loading_unless_asked(expert_episode, tmp_path) -> None:
+def test_practice_is_left_out_of_loading_unless_asked(expert_episode, make_recording,
+                                                     tmp_path) -> None:
     write_recording(make_recording(expert_episode), tmp_path / "p" / "000.json")
     write_recording(make_recording(expert_episode, practice=True),
                     tmp_path / "p" / "practice" / "000.json")
@@ -94,7 +82,7 @@ def test_practice_is_left_out_of_loading_unless_asked(expert_episode, tmp_path) 
         load_recordings(tmp_path / "missing")
 
 
-def test_a_recording_prompts_like_the_expert_it_recorded(expert_episode) -> None:
+def test_a_recording_prompts_like_the_expert_it_recorded(expert_episode, make_recording) -> None:
     """As a demonstrator, the recording replays trial 1 exactly (rewards checked each step)."""
     import numpy as np
     from dm_env import specs

@@ -79,3 +79,21 @@ def test_a_second_tab_is_refused_until_it_takes_over(server) -> None:
     second = call(server, "POST", "/api/claim", {"takeover": True})[1]["token"]
     assert call(server, "GET", f"/api/state?token={first}")[0] == 409
     assert call(server, "GET", f"/api/state?token={second}")[0] == 200
+
+
+def test_a_closed_tab_frees_the_game_and_the_episode_goes_on(server, monkeypatch) -> None:
+    """A tab that stops talking (closed) no longer holds the game; the next tab continues the
+    same episode where it was."""
+    import time
+
+    import ada.play.server as srv_module
+
+    monkeypatch.setattr(srv_module, "STALE_SECONDS", 0.2)
+    first = call(server, "POST", "/api/claim", {})[1]["token"]
+    call(server, "POST", "/api/start", {"token": first})
+    call(server, "POST", "/api/step", {"token": first, "key": "KeyW"})
+    time.sleep(0.3)  # the tab was closed
+    status, body = call(server, "POST", "/api/claim", {})
+    assert status == 200
+    _, state = call(server, "GET", f"/api/state?token={body['token']}")
+    assert state["phase"] == "playing" and state["steps"] == 1
