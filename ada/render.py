@@ -263,6 +263,13 @@ def run(cfg: RenderConfig,
             raise ConfigError(f"demo: {cfg.demo} plays trial 1 of {task.episode.trials}; "
                               "set trials=2 or more to see the agent after it")
         policy = prompted(policy, make_policy(cfg.demo, _ACTION_SPEC, noop_index=NOOP))
+    return _write_episodes(cfg, task, policy, image_size, cfg.demo, resolve_path)
+
+
+def _write_episodes(cfg: RenderConfig, task: Task, policy: Policy, image_size: int,
+                    demo: str | None, resolve_path: Callable[[str], str]
+                    ) -> tuple[Path, list[list[float]]]:
+    """`cfg.episodes` episodes of `task` into one MP4; (path, returns per episode)."""
     out = Path(resolve_path(cfg.out))
     all_returns = []
     with Mp4Writer(out, cfg.fps) as writer:
@@ -271,7 +278,7 @@ def run(cfg: RenderConfig,
                 task, policy, seed=cfg.seed + i, image_size=image_size,
                 overview_size=cfg.overview_size, on_frame=writer.append,
                 episode=i if cfg.episodes > 1 else None,
-                episodes=cfg.episodes if cfg.episodes > 1 else None, demo=cfg.demo)
+                episodes=cfg.episodes if cfg.episodes > 1 else None, demo=demo)
             all_returns.append(returns)
     return out, all_returns
 
@@ -295,21 +302,11 @@ def _run_recording(cfg: RenderConfig,
         policy, demo = prompted(agent, demonstrator(rec)), who
     else:
         policy, demo, image_size = demonstrator(rec), None, cfg.image_size
-    out = Path(resolve_path(cfg.out))
-    all_returns = []
     try:
-        with Mp4Writer(out, cfg.fps) as writer:
-            for i in range(cfg.episodes):
-                _, returns = render_episode(
-                    task, policy, seed=cfg.seed + i, image_size=image_size,
-                    overview_size=cfg.overview_size, on_frame=writer.append,
-                    episode=i if cfg.episodes > 1 else None,
-                    episodes=cfg.episodes if cfg.episodes > 1 else None, demo=demo)
-                all_returns.append(returns)
+        return _write_episodes(cfg, task, policy, image_size, demo, resolve_path)
     except ReplayMismatchError as e:
-        out.unlink(missing_ok=True)
+        Path(resolve_path(cfg.out)).unlink(missing_ok=True)
         raise ConfigError(f"recording: {cfg.recording} does not replay ({e})") from None
-    return out, all_returns
 
 
 _ACTION_SPEC = specs.DiscreteArray(NUM_ACTIONS, np.int32, name="action")

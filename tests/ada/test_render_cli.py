@@ -35,7 +35,8 @@ def test_cli_rejects_a_wrong_value_naming_the_field(tmp_path, task):
     (tmp_path / "task.json").write_text(task.to_json())
     proc = _render(tmp_path, "task.file=task.json", "policy=foo")
     assert proc.returncode == 2
-    assert "policy: 'foo' is not one of ['random', 'noop', 'expert', 'agent']" in proc.stderr
+    allowed = "['random', 'noop', 'expert', 'agent', 'recording']"
+    assert f"policy: 'foo' is not one of {allowed}" in proc.stderr
     assert not (tmp_path / "videos").exists()
 
 
