@@ -13,17 +13,27 @@ from ada.bayes_check import bandit_config
 from ada.eval.bandit import evaluate_bandit_agent
 from ada.trainer import Trainer
 
-FRAMES = 1_000_000
-BAR = 1.5  # exact suboptimality; reward-blind policies are at 2.431
+FRAMES = 400_000
+# exact suboptimality; reward-blind policies are at 2.431. These settings measured 0.13-0.60
+# over seeds 0-4 (0.17 for seed 0), with learning under way by 150k-270k frames.
+BAR = 1.5
 
 
 def test_v_trace_meta_learns_a_two_armed_bandit(tmp_path: Path) -> None:
     cfg = bandit_config("bayes_bandit", seed=0, out_dir=tmp_path,
                         overrides=[f"total_frames={FRAMES}", "runtime=inline",
-                                   "runtime.envs_per_actor=32",
-                                   "algo.final_learning_rate=null",
-                                   # the full check's 0.01 delays the phase transition past
-                                   # 1M frames; 0.003 learns sooner (less reliably long-run)
+                                   "runtime.envs_per_actor=64",
+                                   # a one-layer, width-32 core (memory still the whole episode)
+                                   # steps about 2.5x faster than the experiment's agent
+                                   "agent.layers=1", "agent.width=32", "agent.heads=2",
+                                   "agent.vector_hidden=32", "agent.head_hidden=32",
+                                   # at the full check's 0.5 the value loss drives the shared
+                                   # torso to features that barely depend on the observation,
+                                   # and conditioning on rewards waits past 1M frames for it
+                                   "algo.baseline_cost=0.02",
+                                   "algo.final_learning_rate=1e-4",
+                                   # the full check's 0.01 delays the phase transition further;
+                                   # 0.003 learns sooner (less reliably long-run)
                                    "algo.entropy_cost=0.003",
                                    "algo.final_entropy_cost=null"])
     trainer = Trainer(cfg)
