@@ -76,7 +76,7 @@ def train_all(pairs: list[tuple[int, int]], frames: int, out: Path, jobs: int,
                                     stdout=log, stderr=subprocess.STDOUT)
             running[(m, s)] = (proc, time.perf_counter())
             print(f"training memory={m} seed={s} -> {d}", flush=True)
-        time.sleep(5)
+        time.sleep(0.5)  # a finished run is noticed at once; polling costs nothing
         for key, (proc, t0) in list(running.items()):
             if proc.poll() is None:
                 continue
