@@ -304,8 +304,7 @@ def _run_recording(cfg: RenderConfig,
         policy, demo, image_size = demonstrator(rec), None, cfg.image_size
     try:
         return _write_episodes(cfg, task, policy, image_size, demo, resolve_path)
-    except ReplayMismatchError as e:
-        Path(resolve_path(cfg.out)).unlink(missing_ok=True)
+    except ReplayMismatchError as e:  # Mp4Writer has discarded the partial video
         raise ConfigError(f"recording: {cfg.recording} does not replay ({e})") from None
 
 

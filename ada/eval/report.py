@@ -17,14 +17,14 @@ from __future__ import annotations
 import base64
 import html
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
+
+from ada.atomic_file import write_text_atomic
 
 DASH = "–"  # shown for a missing or undefined number (None, NaN)
 STYLE = """
@@ -350,24 +350,13 @@ def report_html(out_dir: Path, record: dict[str, Any]) -> str:
 
 
 def write_report(out_dir: Path, record: dict[str, Any]) -> Path:
-    """Writes out_dir/report.html atomically (a temporary file in out_dir, then os.replace),
-    so a reader never sees half a page and a failed write leaves the old report in place."""
+    """Writes out_dir/report.html atomically (`ada.atomic_file`): a reader never sees half a
+    page and a failed write leaves the old report in place."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "report.html"
     text = report_html(out_dir, record)
-    fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".html", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is read as usual
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, text)
 
 
 __all__ = ["chosen_tasks", "report_html", "write_report"]

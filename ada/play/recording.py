@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ada.atomic_file import write_text_atomic
 from ada.validation import ConfigError, fail, show
 from worlds.avatar import NUM_ACTIONS
 from worlds.task import Task
@@ -78,7 +77,8 @@ class Recording:
         return Task.from_dict(self.task)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: asdict(self)[k] for k in FIELDS}
+        d = asdict(self)
+        return {k: d[k] for k in FIELDS}
 
     def scores(self) -> np.ndarray:
         """(trials,) the fraction of each trial's steps on which the goal held."""
@@ -170,27 +170,10 @@ def from_dict(d: Any, where: str) -> Recording:
 
 
 # ---- files -------------------------------------------------------------------------------------
-def write_atomic(path: Path, text: str) -> None:
-    """`text` to `path` through a temporary file in the same directory and one rename: readers
-    see the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_recording(rec: Recording, path: Path) -> Path:
     """Writes a finished recording (validated first: a bad one is never written)."""
     from_dict(json.loads(json.dumps(rec.to_dict())), str(path))
-    write_atomic(path, json.dumps(rec.to_dict(), indent=1) + "\n")
-    return path
+    return write_text_atomic(path, json.dumps(rec.to_dict(), indent=1) + "\n")
 
 
 def load_recording(path: str | Path) -> Recording:
@@ -267,4 +250,4 @@ def by_task(recs: Iterable[Recording]) -> dict[str, list[Recording]]:
 
 __all__ = ["FORMAT", "PLAYER_KINDS", "Recording", "ReplayError", "by_task", "demonstrator",
            "from_dict", "load_recording", "load_recordings", "recording_files", "replay",
-           "write_atomic", "write_recording"]
+           "write_recording"]
