@@ -94,7 +94,8 @@ class EvalConfig:
     overview_size: int = 256
     fps: float = 10.0
     out: str | None = None
-    demo: str | None = None  # a demonstrator for trial 1: prompted vs unprompted per k
+    # a demonstrator for trial 1 (a policy name or recordings): prompted vs unprompted per k
+    demo: str | None = None
     prompt_trials: tuple[int, ...] = ()  # the k evaluated with `demo`
     human: str | None = None  # a folder of recorded play (ada.play): the human baselines
 
@@ -105,7 +106,7 @@ def _trials(d: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
     if demo is None:
         if isinstance(raw, (list, tuple)):
             raise ConfigError(f"trials: {list(raw)} is a list; a list of k is for prompting "
-                              "(demo=expert|random|noop), otherwise one integer")
+                              "(demo=expert|random|noop|<recordings>), otherwise one integer")
         return integer("trials", DEFAULT_TRIALS if raw is None else raw, 1, MAX_TRIALS), ()
     ks = list(DEFAULT_PROMPT_TRIALS) if raw is None else (
         list(raw) if isinstance(raw, (list, tuple)) else [raw])
@@ -138,8 +139,9 @@ def validate_config(d: Mapping[str, Any]) -> EvalConfig:
         raise ConfigError(f"baselines: {list(baselines)} names a policy twice")
     out = d.get("out")
     demo = d.get("demo")
-    if demo is not None:
-        choice("demo", demo, POLICY_NAMES)
+    if demo is not None and (not isinstance(demo, str) or not demo):
+        fail("demo", demo, f"a policy from {list(POLICY_NAMES)} or the path of a folder or "
+             ".json file of recordings (python -m ada.play)")
     trials, prompt_trials = _trials(d)
     return EvalConfig(
         checkpoint=checkpoint,
@@ -371,15 +373,25 @@ def run_prompting(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
     def agent_policy() -> Any:
         return AgentPolicy(agent, greedy=cfg.greedy)
 
-    def demonstrator() -> Any:
-        return make_policy(cfg.demo, spec, noop_index=NOOP)
+    demo_label, section = cfg.demo, None
+    if cfg.demo in POLICY_NAMES:
+        def demonstrator() -> Any:
+            return make_policy(cfg.demo, spec, noop_index=NOOP)
+    else:  # recorded play: each task prompted by its own recordings
+        from ada.eval.recorded_demos import select_recorded_demos
 
-    log(f"prompting {ckpt} with {cfg.demo} on {len(tasks)} {label} tasks x {cfg.episodes} "
+        recorded = select_recorded_demos(resolve_path(cfg.demo), tasks, cfg.trial_steps)
+        tasks, demonstrator = recorded.tasks, recorded.demonstrator
+        demo_label, section = recorded.label, recorded.section
+        log(f"demo: {len(recorded.recordings)} recordings ({demo_label}) of {len(tasks)} tasks "
+            f"under {cfg.demo}")
+    log(f"prompting {ckpt} with {demo_label} on {len(tasks)} {label} tasks x {cfg.episodes} "
         f"episode(s), k = {', '.join(map(str, cfg.prompt_trials))} trials")
-    results = evaluate_prompting(tasks, agent_policy, demonstrator, cfg.demo, cfg.prompt_trials,
-                                 cfg.episodes, cfg.seed, image_size,
+    results = evaluate_prompting(tasks, agent_policy, demonstrator, demo_label,
+                                 cfg.prompt_trials, cfg.episodes, cfg.seed, image_size,
                                  trial_steps=cfg.trial_steps, batch_size=cfg.batch_size,
                                  log=log)
+    results.demonstrations = section
     rows = prompting_summary(results)
     path = write_prompting(results, rows, out)
     videos = []
@@ -389,7 +401,7 @@ def run_prompting(cfg: EvalConfig, resolve_path: Callable[[str], str] = str,
         task = with_episode(tasks[names[t]], k, cfg.trial_steps)
         video = out / "videos" / f"prompted_{t:03d}_{_safe(names[t])}_k{k}.mp4"
         _video(video, task, prompted(agent_policy(), demonstrator()), cfg,
-               job_seed(cfg.seed, t, 0), image_size, demo=cfg.demo)
+               job_seed(cfg.seed, t, 0), image_size, demo=demo_label)
         videos.append(video)
     return PromptRun(out, rows, path, videos, results)
 
@@ -470,13 +482,14 @@ def main(cfg: DictConfig) -> None:
         print(f"ada.evaluate: error: {e}", file=sys.stderr)
         sys.exit(2)
     from ada.learning.checkpoint import CheckpointError
+    from ada.prompting import ReplayMismatchError
 
     try:
         if ec.demo is not None:
             prompt = run_prompting(ec, to_absolute_path)
         else:
             result = run(ec, to_absolute_path)
-    except (ConfigError, CheckpointError) as e:  # a task file's errors are ConfigErrors too
+    except (ConfigError, CheckpointError, ReplayMismatchError) as e:  # task files: ConfigError
         print(f"ada.evaluate: error: {e}", file=sys.stderr)
         sys.exit(2)
     if ec.demo is not None:

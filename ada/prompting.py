@@ -17,14 +17,15 @@ agent played alone. `PromptedPolicy` is that, as one `ada.acting.Policy`, so eve
 
 The demonstrator is any `Policy`: the privileged expert (`PromptedPolicy` then forwards
 `attach`, see `prompted`), random or no-op, or `ReplayDemonstrator`, which replays a recorded
-action sequence and checks, step by step, that the env pays the recorded rewards. The
+action sequence and checks, step by step, that the env pays the recorded rewards
+(`TaskReplayDemonstrator` picks, per episode, a recording of the task each env is playing). The
 returned `PolicyStep` keeps the agent's logits and values (what the learner would see) and
 `demo` marks the envs whose action came from the demonstrator at that step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,9 +116,14 @@ class ReplayDemonstrator(SingleEnvActing):
     demonstration must cover every step it is asked to play."""
 
     def __init__(self, actions: Sequence[int] | Sequence[Sequence[int]],
-                 rewards: Sequence[float] | Sequence[Sequence[float]] | None = None) -> None:
+                 rewards: Sequence[float] | Sequence[Sequence[float]] | None = None,
+                 names: Sequence[str] | None = None) -> None:
         acts = [np.asarray(a, np.int64) for a in _per_env(actions)]
         self.actions = acts
+        # what an error calls each recording (who played it), "the recording" by default
+        self.names = list(names) if names is not None else ["the recording"] * len(acts)
+        if len(self.names) != len(acts):
+            raise ValueError(f"names: {len(self.names)} names for {len(acts)} recordings")
         self.rewards = None if rewards is None else [np.asarray(r, np.float64)
                                                      for r in _per_env(rewards)]
         if self.rewards is not None:
@@ -125,38 +131,95 @@ class ReplayDemonstrator(SingleEnvActing):
                 if len(a) != len(r):
                     raise ValueError(f"rewards[{i}]: {len(r)} rewards for {len(a)} actions")
 
-    def initial_state(self, batch_size: int) -> np.ndarray:
+    def initial_state(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(the next step of each env's recording, which recording each env plays)."""
         if len(self.actions) not in (1, batch_size):
             raise ValueError(f"actions: {len(self.actions)} recordings for a batch of "
                              f"{batch_size}")
-        return np.zeros(batch_size, np.int64)  # the next step of each env's recording
+        return np.zeros(batch_size, np.int64), np.zeros(batch_size, np.int64)
 
-    def _recording(self, env: int) -> int:
+    def _choose(self, env: int) -> int:
+        """The recording env `env` plays in the episode starting now."""
         return 0 if len(self.actions) == 1 else env
 
-    def step(self, obs: Mapping[str, np.ndarray], state: np.ndarray | None, first: np.ndarray,
-             rngs: Rngs) -> PolicyStep:
-        t = np.zeros(len(first), np.int64) if state is None else np.asarray(state).copy()
-        t[np.asarray(first, bool)] = 0
+    def step(self, obs: Mapping[str, np.ndarray], state: tuple[np.ndarray, np.ndarray] | None,
+             first: np.ndarray, rngs: Rngs) -> PolicyStep:
+        if state is None:
+            state = self.initial_state(len(first))
+        t, chosen = np.asarray(state[0]).copy(), np.asarray(state[1]).copy()
+        for i in np.flatnonzero(np.asarray(first, bool)):
+            t[i], chosen[i] = 0, self._choose(int(i))
         prev_reward = np.asarray(obs["prev_reward"], np.float64)
         # a trial's first step carries no previous reward (the env resets it at every trial
         # start), so the reward of a trial's last step cannot be checked here
         trial_start = np.asarray(obs["trial"])[:, 2] >= 1.0
         out = np.zeros(len(first), np.int64)
         for i in range(len(first)):
-            r = self._recording(i)
+            r = int(chosen[i])
             if self.rewards is not None and t[i] > 0 and not trial_start[i]:
                 want = self.rewards[r][t[i] - 1]
                 if abs(prev_reward[i] - want) > REWARD_TOLERANCE:
                     raise ReplayMismatchError(
-                        f"demo: step {int(t[i]) - 1} of the recording paid {prev_reward[i]:g} "
+                        f"demo: step {int(t[i]) - 1} of {self.names[r]} paid {prev_reward[i]:g} "
                         f"in replay, the recording says {want:g} (another task, seed or "
                         "version?)")
             if t[i] >= len(self.actions[r]):
-                raise ReplayMismatchError(f"demo: the recording has {len(self.actions[r])} steps, "
-                                     f"step {int(t[i])} was asked for")
+                raise ReplayMismatchError(f"demo: {self.names[r]} has {len(self.actions[r])} "
+                                          f"steps, step {int(t[i])} was asked for")
             out[i] = self.actions[r][t[i]]
-        return PolicyStep(out, t + 1)
+        return PolicyStep(out, (t + 1, chosen))
+
+
+class TaskReplayDemonstrator(ReplayDemonstrator):
+    """Replays, in each env, a recording of the task that env is playing: for evaluations whose
+    envs move from task to task (`ada.eval.jobs`), where no fixed env-to-recording map exists.
+
+    `recordings[key]` holds the (actions, rewards) of every recording of one task, `key(task)`
+    the key of a task (see `ada.play.recording.demo_key`), `names[key]` what errors call them.
+    The demonstrator reads each env's current task (the envs are attached, as the expert's
+    are, but only `env.task` is read) at the first step of every episode; the n-th episode
+    started on a task plays recording n mod (recordings of that task), in the order episodes
+    start, so repeated episodes of a task cycle through its players. `used` lists (key,
+    recording index) in that order."""
+
+    def __init__(self, recordings: Mapping[str, Sequence[tuple[Sequence[int], Sequence[float]]]],
+                 key: Callable[[Any], str],
+                 names: Mapping[str, Sequence[str]] | None = None) -> None:
+        if not recordings or not all(recordings.values()):
+            raise ValueError("recordings: no recordings to replay")
+        self.keys = list(recordings)
+        self.first_of: dict[str, int] = {}
+        pairs: list[tuple[Sequence[int], Sequence[float]]] = []
+        labels: list[str] = []
+        for k in self.keys:
+            self.first_of[k] = len(pairs)
+            pairs.extend(recordings[k])
+            given = list(names[k]) if names is not None else []
+            labels += given if len(given) == len(recordings[k]) else [
+                f"recording {n} of task key {k}" for n in range(len(recordings[k]))]
+        super().__init__([a for a, _ in pairs], [r for _, r in pairs], labels)
+        self.counts = {k: len(recordings[k]) for k in self.keys}
+        self.key = key
+        self.envs: Sequence[Any] = ()
+        self.started = dict.fromkeys(self.keys, 0)
+        self.used: list[tuple[str, int]] = []
+
+    def attach(self, envs: Sequence[Any]) -> None:
+        self.envs = envs
+
+    def initial_state(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros(batch_size, np.int64), np.zeros(batch_size, np.int64)
+
+    def _choose(self, env: int) -> int:
+        if not self.envs:
+            raise ValueError("TaskReplayDemonstrator: attach the envs before stepping")
+        k = self.key(self.envs[env].task)
+        if k not in self.counts:
+            raise ReplayMismatchError(f"demo: no recording of the task in env {env} (key {k})")
+        n = self.started[k] % self.counts[k]
+        self.started[k] += 1
+        self.used.append((k, n))
+        return self.first_of[k] + n
 
 
 def _per_env(x: Sequence[Any]) -> list[Sequence[Any]]:
@@ -167,4 +230,4 @@ def _per_env(x: Sequence[Any]) -> list[Sequence[Any]]:
 
 
 __all__ = ["PrivilegedPromptedPolicy", "PromptedPolicy", "PromptedStep", "ReplayDemonstrator",
-           "ReplayMismatchError", "demo_rows", "prompted"]
+           "ReplayMismatchError", "TaskReplayDemonstrator", "demo_rows", "prompted"]

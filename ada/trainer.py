@@ -64,24 +64,33 @@ def curriculum_feedback(curriculum: Curriculum | None,
 
 
 def episode_scalars(episodes: list[EpisodeRecord]) -> dict[str, float]:
-    """The logged means over a window of finished episodes: return, length, count, MuJoCo
-    warnings (0 unless the physics misbehaves), per-trial returns and, for families that label
-    their tasks (levers), the return per kind."""
-    out = {"episode/return": float(np.mean([e.episode_return for e in episodes])),
-           "episode/length": float(np.mean([e.length for e in episodes])),
+    """The logged means over a window of finished episodes: count, length, MuJoCo warnings (0
+    unless the physics misbehaves); the agent's own episodes' return, per-trial returns and,
+    for families that label their tasks (levers), return per kind; and prompted episodes
+    (`demo_prob`) apart, since a demonstrator played their first trial: their count and
+    per-trial returns (`episode/prompted_trial_1_return` is the demonstrator's)."""
+    out = {"episode/length": float(np.mean([e.length for e in episodes])),
            "episode/count": float(len(episodes))}
     warned = [e.physics_warnings for e in episodes if e.physics_warnings is not None]
     if warned:
         out["episode/physics_warnings"] = float(np.mean(warned))
-    per_trial: dict[int, list[float]] = defaultdict(list)
+    own = [e for e in episodes if not e.demo_steps]
+    shown = [e for e in episodes if e.demo_steps]
+    if own:
+        out["episode/return"] = float(np.mean([e.episode_return for e in own]))
+    if shown:
+        out["episode/prompted_count"] = float(len(shown))
+    for prefix, group in (("episode/trial", own), ("episode/prompted_trial", shown)):
+        per_trial: dict[int, list[float]] = defaultdict(list)
+        for e in group:
+            for i, r in enumerate(e.trial_returns):
+                per_trial[i].append(r)
+        for i, rs in per_trial.items():
+            out[f"{prefix}_{i + 1}_return"] = float(np.mean(rs))
     by_kind: dict[str, list[float]] = defaultdict(list)
-    for e in episodes:
-        for i, r in enumerate(e.trial_returns):
-            per_trial[i].append(r)
+    for e in own:
         if e.kind is not None:
             by_kind[e.kind].append(e.episode_return)
-    for i, rs in per_trial.items():
-        out[f"episode/trial_{i + 1}_return"] = float(np.mean(rs))
     for kind, rs in by_kind.items():
         out[f"episode/return_{kind}"] = float(np.mean(rs))
     return out

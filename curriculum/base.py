@@ -105,16 +105,44 @@ class EpisodeStats:
 
     @staticmethod
     def from_episode(ep: EpisodeRecord) -> EpisodeStats:
-        """From an env batch's episode record, completed by the actor (values, rewards)."""
+        """From an env batch's episode record, completed by the actor (values, rewards).
+
+        A prompted episode (`ep.demo_steps` > 0) is scored on the agent's own play only: the
+        demonstrator's leading trials are cut off the return, the length, the per-step arrays,
+        the per-trial returns and, in proportion, the maximum return, so the expert's trial 1
+        neither makes a task look solved nor feeds PLR's value-loss scores."""
         if ep.task_id is None:
             raise ValueError("EpisodeStats.from_episode: the episode has no task_id (its env "
                              "kind has no tasks for a curriculum to score)")
+        if ep.demo_steps:
+            return _after_demo(ep)
         return EpisodeStats(
             task_id=ep.task_id, episode_return=float(ep.episode_return), length=int(ep.length),
             max_return=float(ep.length if ep.max_return is None else ep.max_return),
             trial_returns=tuple(float(r) for r in ep.trial_returns),
             values=None if ep.values is None else np.asarray(ep.values, np.float64),
             rewards=None if ep.rewards is None else np.asarray(ep.rewards, np.float64))
+
+
+def _after_demo(ep: EpisodeRecord) -> EpisodeStats:
+    """`EpisodeStats.from_episode` of a prompted episode: the steps after the demonstration."""
+    d, n = int(ep.demo_steps), int(ep.length)
+    if not 0 < d <= n:
+        raise ValueError(f"EpisodeRecord.demo_steps: {d} is not allowed; allowed: 1..{n} "
+                         "(the episode's length)")
+    if ep.rewards is None:
+        raise ValueError("EpisodeStats.from_episode: a prompted episode needs its per-step "
+                         "rewards to be scored without the demonstration")
+    rewards = np.asarray(ep.rewards, np.float64)
+    trials = tuple(float(r) for r in ep.trial_returns)
+    per_trial = n // len(trials) if trials else 0
+    shown = d // per_trial if per_trial and d % per_trial == 0 else 0
+    max_return = float(n if ep.max_return is None else ep.max_return)
+    return EpisodeStats(
+        task_id=str(ep.task_id), episode_return=float(rewards[d:].sum()), length=n - d,
+        max_return=max_return * (n - d) / n, trial_returns=trials[shown:],
+        values=None if ep.values is None else np.asarray(ep.values, np.float64)[d:],
+        rewards=rewards[d:])
 
 
 class Curriculum(ABC):

@@ -34,8 +34,10 @@ class EpisodeRecord:
     for task-based kinds, the task and what it allows (`max_return`, per-trial returns,
     `kind` for families that label their tasks, MuJoCo `physics_warnings` for the world).
     The actor fills the second: who acted (`actor`, `policy_version`), whether the learner
-    may take gradients from it (`learn`) and the per-step values and rewards a curriculum
-    scores it by. `without_steps()` drops those arrays once the curriculum has seen them.
+    may take gradients from it (`learn`), the per-step values and rewards a curriculum
+    scores it by, and `demo_steps`, the leading steps a demonstrator played (a prompted
+    episode's first trial: the agent's own play starts after them). `without_steps()` drops
+    the arrays once the curriculum has seen them.
     """
 
     episode_return: float
@@ -51,12 +53,15 @@ class EpisodeRecord:
     learn: bool = True
     values: np.ndarray | None = None
     rewards: np.ndarray | None = None
+    demo_steps: int = 0
 
     def with_actor(self, actor: int, policy_version: int, learn: bool,
-                   values: np.ndarray | None, rewards: np.ndarray | None) -> EpisodeRecord:
+                   values: np.ndarray | None, rewards: np.ndarray | None,
+                   demo_steps: int = 0) -> EpisodeRecord:
         """This record completed by the actor that played it."""
         return dataclasses.replace(self, actor=actor, policy_version=policy_version,
-                                   learn=learn, values=values, rewards=rewards)
+                                   learn=learn, values=values, rewards=rewards,
+                                   demo_steps=demo_steps)
 
     def without_steps(self) -> EpisodeRecord:
         """This record without its per-step arrays (what the logs keep)."""

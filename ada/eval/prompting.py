@@ -42,6 +42,8 @@ class PromptingResults:
 
     by_k: dict[int, EvalResults]
     demonstrator: str
+    # for recorded demonstrators: where the recordings came from and whom each task shows
+    demonstrations: dict[str, Any] | None = None
 
 
 def evaluate_prompting(tasks: Sequence[Task] | Mapping[str, Task],
@@ -129,7 +131,8 @@ def write_prompting(results: PromptingResults, rows: list[dict[str, Any]],
     temporary name and renamed, so a reader never sees half a file)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    record = {"demonstrator": results.demonstrator, "summary": rows, "runs": {
+    record = {"demonstrator": results.demonstrator, "demonstrations": results.demonstrations,
+              "summary": rows, "runs": {
         str(k): {"tasks": res.names, "seeds": res.seeds.tolist(),
                  "returns": {p: res.returns[p].tolist() for p in res.policies},
                  "trial_steps": res.trial_steps.tolist()}

@@ -30,7 +30,7 @@ import numpy as np
 from ada.atomic_file import write_text_atomic
 from ada.validation import ConfigError, fail, show
 from worlds.avatar import NUM_ACTIONS
-from worlds.task import Task
+from worlds.task import Task, with_episode
 
 FORMAT = "ada.play/1"
 PLAYER_KINDS = ("human", "scripted")
@@ -240,6 +240,12 @@ def demonstrator(recs: Sequence[Recording] | Recording) -> Any:
     return ReplayDemonstrator([r.actions for r in recs], [r.rewards for r in recs])
 
 
+def demo_key(task: Task) -> str:
+    """What a recording must share with a task to demonstrate its trial 1: the task id with the
+    episode cut to one trial (same world, game, trial length and control rate; any k)."""
+    return with_episode(task, 1, None).task_id
+
+
 def by_task(recs: Iterable[Recording]) -> dict[str, list[Recording]]:
     """Recordings grouped by task id (task with its episode spec: k is part of the id)."""
     out: dict[str, list[Recording]] = {}
@@ -248,6 +254,6 @@ def by_task(recs: Iterable[Recording]) -> dict[str, list[Recording]]:
     return out
 
 
-__all__ = ["FORMAT", "PLAYER_KINDS", "Recording", "ReplayError", "by_task", "demonstrator",
-           "from_dict", "load_recording", "load_recordings", "recording_files", "replay",
-           "write_recording"]
+__all__ = ["FORMAT", "PLAYER_KINDS", "Recording", "ReplayError", "by_task", "demo_key",
+           "demonstrator", "from_dict", "load_recording", "load_recordings", "recording_files",
+           "replay", "write_recording"]

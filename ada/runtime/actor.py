@@ -22,6 +22,8 @@ prompted one (`ada.prompting`): the demonstrator acts in trial 1 while the agent
 it in. Those steps carry `policy_mask` 0 (the learner trains value and memory on them, not the
 policy: they are not the agent's actions) and behaviour logits that put all mass on the
 demonstrated action (the demonstrator is deterministic), so V-trace weighs them off-policy.
+The episode's record counts those steps (`demo_steps`), so curricula score the agent on its own
+trials only (`curriculum.EpisodeStats.from_episode`) and the logs keep prompted episodes apart.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Actor:
         self._ep_values = np.zeros((env.num_envs, 64), np.float32)
         self._ep_rewards = np.zeros((env.num_envs, 64), np.float32)
         self._ep_len = np.zeros(env.num_envs, np.int64)
+        self._ep_demo = np.zeros(env.num_envs, np.int64)  # steps a demonstrator played
 
     @property
     def memory(self) -> Memory:
@@ -102,6 +105,7 @@ class Actor:
     def _episode_starts(self, first: np.ndarray) -> None:
         """Per-episode bookkeeping at the first step of new episodes."""
         self._ep_len[first] = 0
+        self._ep_demo[first] = 0
         if self._prompted is not None and first.any():
             active = self._prompted.active
             assert active is not None
@@ -153,6 +157,7 @@ class Actor:
             shown = getattr(decision, "demo", None)
             if shown is not None and shown.any():
                 own[t] = ~shown
+                self._ep_demo[shown] += 1
                 logits = logits.copy()  # the demonstrator's choice, with certainty
                 logits[shown] = np.where(
                     np.arange(logits.shape[1])[None] == decision.actions[shown][:, None],
@@ -166,7 +171,8 @@ class Actor:
                 n = int(self._ep_len[ep.env])
                 episodes.append(ep.with_actor(
                     self.actor_id, self.version, bool(self._learn[ep.env]),
-                    self._ep_values[ep.env, :n].copy(), self._ep_rewards[ep.env, :n].copy()))
+                    self._ep_values[ep.env, :n].copy(), self._ep_rewards[ep.env, :n].copy(),
+                    int(self._ep_demo[ep.env])))
         self.frames += T * B
         return Trajectory(
             obs={k: np.stack([o[k] for o in obs_steps]) for k in obs_steps[0]},
@@ -187,7 +193,7 @@ class Actor:
                 "memory": memory_to_numpy(self.memory), "rng": self.rng.bit_generator.state,
                 "frames": self.frames, "env": env_state, "learn": self._learn.copy(),
                 "ep_values": self._ep_values.copy(), "ep_rewards": self._ep_rewards.copy(),
-                "ep_len": self._ep_len.copy()}
+                "ep_len": self._ep_len.copy(), "ep_demo": self._ep_demo.copy()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore; an env without `load_state_dict` restarts its episodes instead (inexact)."""
@@ -204,6 +210,8 @@ class Actor:
                 self._ep_values = np.asarray(state["ep_values"], np.float32).copy()
                 self._ep_rewards = np.asarray(state["ep_rewards"], np.float32).copy()
                 self._ep_len = np.asarray(state["ep_len"], np.int64).copy()
+                self._ep_demo = np.asarray(state.get("ep_demo", np.zeros_like(self._ep_len)),
+                                           np.int64).copy()
         else:
             ro.obs = None  # the next unroll resets the envs and the memory
         self.rng.bit_generator.state = state["rng"]

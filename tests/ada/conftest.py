@@ -95,3 +95,31 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory):
     ckpt = latest_checkpoint(out / "checkpoints")
     assert ckpt is not None
     return ckpt
+
+
+@pytest.fixture(scope="session")
+def probe_task():
+    """A probe the expert solves quickly, cut to 2 trials of 40 steps."""
+    from tests.recorded_play import PROBE
+    from worlds.probes import load_probe
+    from worlds.task import with_episode
+
+    return with_episode(load_probe(PROBE), 2, 40)
+
+
+@pytest.fixture(scope="session")
+def expert_episode(probe_task):
+    """The expert playing `probe_task` (tests/recorded_play.py)."""
+    from tests.recorded_play import expert_run
+
+    run = expert_run(probe_task)
+    assert sum(run.rewards) > 0, "the reference episode must earn reward"
+    return run
+
+
+@pytest.fixture(scope="session")
+def make_recording():
+    """A valid recording of an expert run, labelled scripted (it was not a person)."""
+    from tests.recorded_play import recording_of
+
+    return recording_of

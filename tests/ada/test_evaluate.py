@@ -213,8 +213,10 @@ def test_prompting_reports_prompted_against_unprompted_per_k(checkpoint: Path,
         validate_config({"checkpoint": "x.pt", "trials": [2, 3]})
     with pytest.raises(ConfigError, match=r"^trials: 1 is not allowed"):
         validate_config({"checkpoint": "x.pt", "demo": "expert", "trials": [1, 2]})
-    with pytest.raises(ConfigError, match=r"^demo: 'human' is not allowed"):
-        validate_config({"checkpoint": "x.pt", "demo": "human"})
+    with pytest.raises(ConfigError, match=r"^demo: 3 is not allowed"):
+        validate_config({"checkpoint": "x.pt", "demo": 3})
+    # any other text is a path of recordings, checked when they are loaded
+    assert validate_config({"checkpoint": "x.pt", "demo": "recs"}).demo == "recs"
 
 
 def test_render_plays_a_checkpoint_prompted_by_the_expert(checkpoint: Path,

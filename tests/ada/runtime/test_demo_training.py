@@ -128,3 +128,28 @@ def test_a_run_with_demonstrations_trains_and_logs_their_share(tmp_path) -> None
         trainer.close()
     assert latest_checkpoint(tmp_path / "checkpoints") is not None
     assert seen and all(f > 0.9 for f in seen)  # 8-step unrolls inside 60-step first trials
+
+
+def test_prompted_episodes_are_scored_and_logged_without_the_demonstration(make_actor) -> None:
+    from ada.trainer import episode_scalars
+    from curriculum import EpisodeStats
+
+    traj = make_actor(1.0).unroll()
+    assert len(traj.episodes) == 4
+    for ep in traj.episodes:
+        assert ep.demo_steps == STEPS and ep.rewards is not None and ep.values is not None
+        stats = EpisodeStats.from_episode(ep)
+        assert stats.length == STEPS and stats.max_return == pytest.approx(ep.max_return / 2)
+        np.testing.assert_array_equal(stats.rewards, ep.rewards[STEPS:])
+        np.testing.assert_array_equal(stats.values, ep.values[STEPS:])
+        assert stats.episode_return == pytest.approx(ep.trial_returns[1])
+        assert stats.trial_returns == (ep.trial_returns[1],)
+    # the expert grabbed in its trial 1: a score counting it would call these tasks half solved
+    assert sum(ep.trial_returns[0] for ep in traj.episodes) > 0
+    plain = make_actor(0.0).unroll().episodes
+    assert all(ep.demo_steps == 0 for ep in plain)
+    logged = episode_scalars([*plain, *traj.episodes])
+    assert logged["episode/count"] == 8 and logged["episode/prompted_count"] == 4
+    assert logged["episode/prompted_trial_1_return"] == pytest.approx(
+        np.mean([ep.trial_returns[0] for ep in traj.episodes]))
+    assert logged["episode/return"] == pytest.approx(np.mean([ep.episode_return for ep in plain]))
