@@ -140,6 +140,10 @@ class TrainConfig:
         env = dict(cfg.get("env") or {})
         kind = env_kind(env.get("kind", "bandit"))
         env_cfg = build(kind.config, env, "env")
+        if algo_cfg.kickstart.teacher == "expert" and kind.name != "world":
+            raise ConfigError(f"algo.kickstart.teacher: 'expert' needs env.kind=world (the "
+                              f"expert plans in the 3D world), not {kind.name!r}; use 'none' "
+                              "or a checkpoint")
         runtime_cfg = build(RuntimeConfig, cfg.get("runtime"), "runtime")
         try:
             curriculum_cfg = CurriculumConfig.from_dict(dict(cfg.get("curriculum") or {}))

@@ -48,7 +48,11 @@ def main(cfg: DictConfig) -> None:
     from ada.learning.checkpoint import CheckpointError
     from ada.trainer import Trainer
 
-    trainer = Trainer(train_cfg)
+    try:
+        trainer = Trainer(train_cfg)
+    except ConfigError as err:  # what only building can check (a kickstart teacher's file)
+        print(f"ada.train: config error: {err}", file=sys.stderr)
+        sys.exit(2)
     try:
         try:
             summary = trainer.run()

@@ -111,6 +111,10 @@ class Trainer:
         if self.space is not None:
             self.curriculum = make_curriculum(cfg.curriculum, self.space)
         agent = Agent(*env_specs(cfg.env), cfg.agent)
+        if cfg.algo.kickstart.is_checkpoint:  # a bad teacher fails here, not in an actor
+            from ada.learning.kickstart import load_teacher
+
+            load_teacher(cfg.algo.kickstart.teacher, env_specs(cfg.env)[0])
         self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device)
         use_grad_flags = self.curriculum is not None \
             and getattr(self.curriculum, "cfg", None) is not None \

@@ -15,13 +15,18 @@ scales (bandit returns ~10, sparse 3D rewards ~1, dense ones ~100):
 
 The entropy cost and learning rate may anneal linearly to final values over the run: a
 meta-learner that must end up near Bayes-optimal needs a near-deterministic final policy.
+
+With a teacher (`algo.kickstart`, `ada.learning.kickstart`), the loss also has
+`kickstart_weight * KL(teacher || student)` over the unroll's steps, the teacher's logits coming
+with the trajectory from the actors; the weight follows a schedule in trained frames.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -33,9 +38,10 @@ from ada.learning.checkpoint import (
     check_weights,
     load_weights,
 )
+from ada.learning.kickstart import KickstartConfig, kickstart_terms
 from ada.learning.vtrace import vtrace
 from ada.runtime.trajectory import Trajectory
-from ada.validation import boolean, choice, number
+from ada.validation import ConfigError, boolean, build, choice, number
 from agents.agent import Agent
 
 ADVANTAGE_NORMS = ("none", "batch")
@@ -56,6 +62,7 @@ class VTraceConfig:
     popart, popart_step: normalise value targets (and advantages) by running return moments
         with output-preserving rescaling (PopArt); step = EMA rate of the moments.
     adam_eps, weight_decay: optimiser details.
+    kickstart: the teacher and its loss schedule (`ada.learning.kickstart.KickstartConfig`).
     """
 
     learning_rate: float = 3e-4
@@ -75,8 +82,15 @@ class VTraceConfig:
     return_norm_decay: float = 0.99
     adam_eps: float = 1e-6
     weight_decay: float = 0.0
+    kickstart: KickstartConfig = field(default_factory=KickstartConfig)
 
     def __post_init__(self) -> None:
+        if isinstance(self.kickstart, Mapping):  # from YAML or a checkpoint's saved config
+            object.__setattr__(self, "kickstart",
+                               build(KickstartConfig, self.kickstart, "kickstart"))
+        elif not isinstance(self.kickstart, KickstartConfig):
+            raise ConfigError(f"kickstart: {self.kickstart!r} is not allowed; allowed is a "
+                              "mapping with teacher, weight, hold_frames, anneal_frames")
         for name in ("learning_rate", "baseline_cost", "rho_bar", "c_bar", "adam_eps"):
             number(name, getattr(self, name), lo=0.0, lo_open=True)
         for name in ("entropy_cost", "max_grad_norm", "weight_decay"):
@@ -181,6 +195,10 @@ class Learner:
         entropy = mean(-(probs * logp_all).sum(-1))
         _, entropy_cost = self.schedule()
         total = policy_loss + c.baseline_cost * value_loss - entropy_cost * entropy
+        kick_metrics: dict[str, float] = {}
+        if c.kickstart.enabled:
+            total, kick_metrics = self._kickstart(total, logits[:T], data["teacher_logits"],
+                                                  learn)
         metrics = {
             "loss/total": total.item(), "loss/policy": policy_loss.item(),
             "loss/value": value_loss.item(), "policy/entropy": entropy.item(),
@@ -191,8 +209,30 @@ class Learner:
             "return_scale": self.return_scale,
             "demo/fraction": 0.0 if shown is None else float(1.0 - shown.mean()),
             "value/popart_mu": value_head.mu.item(), "value/popart_sigma": value_head.sigma.item(),
+            **kick_metrics,
         }
         return total, metrics, ret.vs
+
+    def kickstart_weight(self) -> float:
+        """The kickstarting loss weight for the next update (its schedule is in frames)."""
+        return self.config.kickstart.weight_at(self.frames)
+
+    def _kickstart(self, total: Tensor, logits: Tensor, teacher_logits: Tensor | None,
+                   learn: Tensor | None) -> tuple[Tensor, dict[str, float]]:
+        """`total` plus the weighted KL to the teacher; at weight 0 only logged, so the update
+        is exactly the one without a teacher."""
+        if teacher_logits is None:
+            raise ValueError("algo.kickstart: a teacher is configured but the trajectory "
+                             "carries no teacher logits (the actors were built without it)")
+        weight = self.kickstart_weight()
+        if weight > 0:
+            kl, agree = kickstart_terms(logits, teacher_logits, learn)
+            total = total + weight * kl
+        else:
+            with torch.no_grad():
+                kl, agree = kickstart_terms(logits, teacher_logits, learn)
+        return total, {"kickstart/loss": kl.item(), "kickstart/weight": weight,
+                       "kickstart/agreement": agree.item()}
 
     def step(self, traj: Trajectory) -> dict[str, float]:
         """One update on one batch; returns scalar metrics (losses, lag, timing)."""

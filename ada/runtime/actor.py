@@ -24,6 +24,12 @@ policy: they are not the agent's actions) and behaviour logits that put all mass
 demonstrated action (the demonstrator is deterministic), so V-trace weighs them off-policy.
 The episode's record counts those steps (`demo_steps`), so curricula score the agent on its own
 trials only (`curriculum.EpisodeStats.from_episode`) and the logs keep prompted episodes apart.
+
+With a kickstarting `teacher` (`ada.learning.kickstart`), the actor also asks the teacher at
+every step, on the same observations and before the env moves (the expert reads the true
+state), and ships its logits (the expert's choice as one-hot logits) in `teacher_logits`. The
+teacher keeps its own state (a checkpoint teacher's memory) and samples from its own Generator,
+so the agent's action stream is the same with and without it.
 """
 
 from __future__ import annotations
@@ -36,8 +42,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ada.acting import Policy, Rollout
+from ada.acting import Policy, PrivilegedPolicy, Rollout
 from ada.agent_policy import AgentPolicy
+from ada.learning.kickstart import one_hot_logits
 from ada.prompting import PromptedPolicy, prompted
 from ada.runtime.trajectory import Trajectory, memory_to_numpy
 from ada.runtime.weights import WeightSource
@@ -52,7 +59,8 @@ class Actor:
     def __init__(self, env: EnvBatch, agent: Agent, weights: WeightSource, unroll_length: int,
                  seed: int, actor_id: int = 0,
                  grad_allowed: Callable[[str], bool] | None = None,
-                 demo_prob: float = 0.0, demonstrator: Policy | None = None) -> None:
+                 demo_prob: float = 0.0, demonstrator: Policy | None = None,
+                 teacher: Policy | None = None) -> None:
         if unroll_length < 1:
             raise ValueError(f"unroll_length: {unroll_length} is not allowed; allowed: >= 1")
         if not 0.0 <= demo_prob <= 1.0 or (demo_prob > 0 and demonstrator is None):
@@ -75,8 +83,18 @@ class Actor:
             policy = self._prompted
         self.demo_rng = np.random.default_rng([seed, 1])
         self.rollout = Rollout(env, policy, self.rng)
+        self.teacher = teacher
+        self.teacher_rng = np.random.default_rng([seed, 2])
+        self._teacher_state: Any = None
+        if teacher is not None:
+            if isinstance(teacher, PrivilegedPolicy):
+                teacher.attach(getattr(env, "envs", ()))
+            self._teacher_state = teacher.initial_state(env.num_envs)
+        self.num_actions = int(env.action_spec().num_values)
         self.frames = 0
         self.timing = {"env_s": 0.0, "inference_s": 0.0}
+        if teacher is not None:
+            self.timing["teacher_s"] = 0.0
         self.grad_allowed = grad_allowed
         self._learn = np.ones(env.num_envs, np.float32)
         # per-env episode so far: values and rewards, (B, capacity), grown by doubling
@@ -132,6 +150,8 @@ class Actor:
         ro = self.rollout
         if ro.obs is None:
             ro.reset()
+            if self.teacher is not None:
+                self._teacher_state = self.teacher.initial_state(self.env.num_envs)
         T, B = self.unroll_length, self.env.num_envs
         hidden0, valid0 = memory_to_numpy(self.memory)
         obs_steps = [ro.obs]
@@ -142,10 +162,13 @@ class Actor:
         learn = np.ones((T, B), np.float32)
         own = np.ones((T, B), np.float32)
         logits_all: list[np.ndarray] = []
+        teacher_all: list[np.ndarray] = []
         episodes: list[EpisodeRecord] = []
         for t in range(T):
             self._episode_starts(ro.first)
             learn[t] = self._learn
+            if self.teacher is not None:
+                teacher_all.append(self._ask_teacher())
             t0 = time.perf_counter()
             tr = ro.step()
             self.timing["inference_s"] += tr.decision_s
@@ -181,7 +204,20 @@ class Actor:
             memory_hidden=hidden0, memory_valid=valid0, policy_version=self.version,
             episodes=episodes, actor_id=self.actor_id,
             learn_mask=None if self.grad_allowed is None else learn,
-            policy_mask=None if self._prompted is None else own)
+            policy_mask=None if self._prompted is None else own,
+            teacher_logits=np.stack(teacher_all).astype(np.float32) if teacher_all else None)
+
+    def _ask_teacher(self) -> np.ndarray:
+        """The teacher's (B, A) logits on the current observations, before the env moves."""
+        assert self.teacher is not None
+        ro = self.rollout
+        t0 = time.perf_counter()
+        step = self.teacher.step(ro.obs, self._teacher_state, ro.first, self.teacher_rng)
+        self._teacher_state = step.state
+        self.timing["teacher_s"] += time.perf_counter() - t0
+        if step.logits is not None:
+            return np.asarray(step.logits, np.float32)
+        return one_hot_logits(step.actions, self.num_actions)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly (the env only if it can save itself)."""
@@ -193,7 +229,9 @@ class Actor:
                 "memory": memory_to_numpy(self.memory), "rng": self.rng.bit_generator.state,
                 "frames": self.frames, "env": env_state, "learn": self._learn.copy(),
                 "ep_values": self._ep_values.copy(), "ep_rewards": self._ep_rewards.copy(),
-                "ep_len": self._ep_len.copy(), "ep_demo": self._ep_demo.copy()}
+                "ep_len": self._ep_len.copy(), "ep_demo": self._ep_demo.copy(),
+                "teacher_memory": (memory_to_numpy(self._teacher_state)
+                                   if isinstance(self._teacher_state, Memory) else None)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore; an env without `load_state_dict` restarts its episodes instead (inexact)."""
@@ -212,6 +250,10 @@ class Actor:
                 self._ep_len = np.asarray(state["ep_len"], np.int64).copy()
                 self._ep_demo = np.asarray(state.get("ep_demo", np.zeros_like(self._ep_len)),
                                            np.int64).copy()
+            if state.get("teacher_memory") is not None and self.teacher is not None:
+                hidden, valid = state["teacher_memory"]
+                self._teacher_state = Memory(torch.as_tensor(hidden).clone(),
+                                             torch.as_tensor(valid).clone())
         else:
             ro.obs = None  # the next unroll resets the envs and the memory
         self.rng.bit_generator.state = state["rng"]

@@ -100,9 +100,15 @@ class ActorHost:
             from ada.policies import ExpertPolicy
 
             demonstrator = ExpertPolicy()
+        teacher = None
+        if cfg.algo.kickstart.enabled:
+            from ada.learning.kickstart import make_teacher
+
+            teacher = make_teacher(cfg.algo.kickstart, env.observation_spec())
         self.actor = Actor(env, agent.cpu(), self.weights, rt.unroll_length,
                            seed=cfg.seed * 104729 + actor_id + shift, actor_id=actor_id,
-                           grad_allowed=grad, demo_prob=demo_prob, demonstrator=demonstrator)
+                           grad_allowed=grad, demo_prob=demo_prob, demonstrator=demonstrator,
+                           teacher=teacher)
 
     def unroll(self, version: int, weights: list[Any],
                tasks: Sequence[tuple[Any, bool]] | None = None

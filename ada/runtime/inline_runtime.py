@@ -42,7 +42,7 @@ class InlineRuntime(FedRuntime):
     def collect(self) -> tuple[Trajectory, dict[str, float]]:
         version, state = self.weights.latest()
         parts = []
-        timing = {"env_s": 0.0, "inference_s": 0.0, "unroll_s": 0.0}
+        timing = {"env_s": 0.0, "inference_s": 0.0, "teacher_s": 0.0, "unroll_s": 0.0}
         t0 = time.perf_counter()
         for host in self.hosts:
             tasks = None if self.feed is None else self.feed.top_up(host.actor_id, version)
@@ -55,6 +55,7 @@ class InlineRuntime(FedRuntime):
         return Trajectory.concat(parts), {
             "actor_wait_s": time.perf_counter() - t0, "actor/env_s": timing["env_s"],
             "actor/inference_s": timing["inference_s"], "actor/unroll_s": timing["unroll_s"],
+            "actor/teacher_s": timing["teacher_s"],
             "runtime/actor_restarts": 0.0}
 
     def relaunch(self) -> None:

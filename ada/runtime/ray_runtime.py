@@ -189,7 +189,7 @@ class RayRuntime(FedRuntime):
                 self._launch(actor_id)
         died = _actor_died_errors()
         parts: list[tuple[int, Trajectory]] = []
-        timing = {"env_s": 0.0, "inference_s": 0.0, "unroll_s": 0.0}
+        timing = {"env_s": 0.0, "inference_s": 0.0, "teacher_s": 0.0, "unroll_s": 0.0}
         wait_s = 0.0
         while len(parts) < self.num_actors:
             t0 = time.perf_counter()
@@ -213,7 +213,7 @@ class RayRuntime(FedRuntime):
         parts.sort(key=lambda p: p[0])
         metrics = {"actor_wait_s": wait_s, "actor/env_s": timing["env_s"],
                    "actor/inference_s": timing["inference_s"],
-                   "actor/unroll_s": timing["unroll_s"],
+                   "actor/unroll_s": timing["unroll_s"], "actor/teacher_s": timing["teacher_s"],
                    "runtime/actor_restarts": float(self.restarts)}
         return Trajectory.concat([t for _, t in parts]), metrics
 

@@ -34,6 +34,8 @@ class Trajectory:
     evaluation-only episodes, robust PLR); None means all ones.
     policy_mask: (T, B) float32, 0 where a demonstrator, not the agent, acted (`demo_prob`):
     those steps train the memory and the value but not the policy; None means all ones.
+    teacher_logits: (T, B, A) float32, a kickstarting teacher's logits at every step
+    (`ada.learning.kickstart`); None without a teacher.
     """
 
     obs: dict[str, np.ndarray]
@@ -49,6 +51,7 @@ class Trajectory:
     actor_id: int = 0
     learn_mask: np.ndarray | None = None
     policy_mask: np.ndarray | None = None
+    teacher_logits: np.ndarray | None = None
 
     @property
     def length(self) -> int:
@@ -79,6 +82,8 @@ class Trajectory:
             else torch.as_tensor(self.learn_mask, device=device),
             "policy_mask": None if self.policy_mask is None
             else torch.as_tensor(self.policy_mask, device=device),
+            "teacher_logits": None if self.teacher_logits is None
+            else torch.as_tensor(self.teacher_logits, device=device),
         }
 
     @staticmethod
@@ -109,6 +114,7 @@ class Trajectory:
             actor_id=trajectories[0].actor_id,
             learn_mask=_concat_mask([t.learn_mask for t in trajectories], trajectories),
             policy_mask=_concat_mask([t.policy_mask for t in trajectories], trajectories),
+            teacher_logits=_concat_teacher([t.teacher_logits for t in trajectories]),
         )
 
 
@@ -118,6 +124,15 @@ def _concat_mask(masks: list[np.ndarray | None], parts: list[Trajectory]) -> np.
         return None
     return np.concatenate([np.ones(t.rewards.shape, np.float32) if m is None else m
                            for m, t in zip(masks, parts, strict=True)], axis=1)
+
+
+def _concat_teacher(parts: list[np.ndarray | None]) -> np.ndarray | None:
+    """Teacher logits joined along the batch axis: all parts have them, or none does."""
+    if all(p is None for p in parts):
+        return None
+    if any(p is None for p in parts):
+        raise ValueError("teacher_logits: some unrolls carry a teacher's logits and some do not")
+    return np.concatenate(parts, axis=1)
 
 
 def memory_to_numpy(memory: Memory) -> tuple[np.ndarray, np.ndarray]:
