@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,57 +34,28 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from ada.experiment_runs import RunSpec, train_runs, trained_frames  # noqa: E402, F401
 
 
 def run_dir(out: Path, memory: int, seed: int) -> Path:
     return out / f"mem{memory}_seed{seed}"
 
 
-def train_command(memory: int, seed: int, frames: int, out: Path,
-                  extra: Sequence[str]) -> list[str]:
-    return [sys.executable, "-m", "ada.train", "experiment=lookalike", f"seed={seed}",
-            f"agent.memory_length={memory}", f"total_frames={frames}",
-            f"name=lookalike_mem{memory}", f"out_dir={run_dir(out, memory, seed)}",
-            "resume=auto", "progress=false", *extra]
-
-
-def trained_frames(path: Path) -> int:
-    """Frames in the run's latest checkpoint (0 if none): lets a re-run skip finished work."""
-    from ada.learning.checkpoint import latest_checkpoint, load_checkpoint
-
-    latest = latest_checkpoint(path / "checkpoints")
-    return 0 if latest is None else int(load_checkpoint(latest)["learner"]["frames"])
+def run_spec(memory: int, seed: int, out: Path, extra: Sequence[str]) -> RunSpec:
+    return RunSpec(f"memory={memory} seed={seed}", run_dir(out, memory, seed),
+                   ("experiment=lookalike", f"seed={seed}", f"agent.memory_length={memory}",
+                    f"name=lookalike_mem{memory}", *extra))
 
 
 def train_all(pairs: list[tuple[int, int]], frames: int, out: Path, jobs: int,
               extra: Sequence[str]) -> dict[tuple[int, int], float]:
     """Trains the pairs, `jobs` processes at a time; returns wall seconds per pair."""
-    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
-    todo = [p for p in pairs if trained_frames(run_dir(out, *p)) < frames]
-    running: dict[tuple[int, int], tuple[subprocess.Popen[bytes], float]] = {}
-    walls: dict[tuple[int, int], float] = {}
-    while todo or running:
-        while todo and len(running) < jobs:
-            m, s = todo.pop(0)
-            d = run_dir(out, m, s)
-            d.mkdir(parents=True, exist_ok=True)
-            log = (d / "train_stdout.log").open("ab")
-            proc = subprocess.Popen(train_command(m, s, frames, out, extra), cwd=ROOT, env=env,
-                                    stdout=log, stderr=subprocess.STDOUT)
-            running[(m, s)] = (proc, time.perf_counter())
-            print(f"training memory={m} seed={s} -> {d}", flush=True)
-        time.sleep(0.5)  # a finished run is noticed at once; polling costs nothing
-        for key, (proc, t0) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            del running[key]
-            if proc.returncode != 0:
-                raise RuntimeError(f"training memory={key[0]} seed={key[1]} failed (exit "
-                                   f"{proc.returncode}); see {run_dir(out, *key)}/"
-                                   "train_stdout.log")
-            walls[key] = time.perf_counter() - t0
-            print(f"  done memory={key[0]} seed={key[1]} in {walls[key]:.0f} s", flush=True)
-    return walls
+    specs = {run_spec(m, s, out, extra).name: (m, s) for m, s in pairs}
+    walls = train_runs([run_spec(m, s, out, extra) for m, s in pairs], frames, jobs)
+    return {specs[name]: w for name, w in walls.items()}
 
 
 def evaluate_run(path: Path, eval_tasks: int, eval_seed: int, videos: int) -> dict[str, Any]:
