@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ada.envs import EnvConfig, env_kind
-from ada.learning.learner import VTraceConfig
+from ada.learning.learner import LEARNER_DTYPES, VTraceConfig
 from ada.validation import (
     ConfigError,
     boolean,
@@ -49,6 +49,9 @@ class RuntimeConfig:
     overlap: relaunch the consumed actors before the learner step, so acting and learning
     run concurrently (asynchronous, one update of policy lag that V-trace corrects); false
     waits for the learner (lock-step, zero lag).
+    device: where the learner runs ("cuda": the learner on the GPU; actors always act on CPU
+    with weights published to them as CPU tensors). learner_dtype: "bfloat16" runs the
+    learner's forward pass under autocast (weights and optimiser stay float32).
     """
 
     backend: str = "inline"
@@ -56,6 +59,7 @@ class RuntimeConfig:
     envs_per_actor: int = 64
     unroll_length: int = 20
     device: str = "cpu"
+    learner_dtype: str = "float32"
     torch_threads: int = 1
     address: str | None = None
     actor_cpus: float = 1.0
@@ -65,6 +69,7 @@ class RuntimeConfig:
     def __post_init__(self) -> None:
         choice("backend", self.backend, BACKENDS)
         choice("device", self.device, DEVICES)
+        choice("learner_dtype", self.learner_dtype, LEARNER_DTYPES)
         for name in ("num_actors", "envs_per_actor", "unroll_length", "torch_threads"):
             integer(name, getattr(self, name), lo=1)
         if self.address is not None and (not isinstance(self.address, str)

@@ -115,7 +115,8 @@ class Trainer:
             from ada.learning.kickstart import load_teacher
 
             load_teacher(cfg.algo.kickstart.teacher, env_specs(cfg.env)[0])
-        self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device)
+        self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device,
+                               dtype=rt.learner_dtype)
         use_grad_flags = self.curriculum is not None \
             and getattr(self.curriculum, "cfg", None) is not None \
             and self.curriculum.cfg.no_grad_new

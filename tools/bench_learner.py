@@ -27,8 +27,14 @@ Why: the learner's frames/s sets how many env frames a run can learn from per ho
 ratio is the reason acting is affordable at long memories, and the FLOP fraction says how far
 the learner is from what the hardware can do.
 
+`--device cuda` runs all three on the GPU (the matmul reference too, so the fraction is of the
+same device's dense FLOP/s; every timed call ends with a CUDA synchronize); `--dtype bfloat16`
+runs the learner as `runtime.learner_dtype=bfloat16` does (its forward under autocast) against
+a bfloat16 matmul. Acting is always float32, as the actors act.
+
 Usage: python tools/bench_learner.py [--size small] [--T 20] [--B 32] [--steps 5]
-           [--memory-lengths 16,64,256] [--threads 1] [--quick] [--json out.json]
+           [--memory-lengths 16,64,256] [--threads 1] [--device cpu|cuda]
+           [--dtype float32|bfloat16] [--quick] [--json out.json]
 """
 
 from __future__ import annotations
@@ -122,27 +128,36 @@ def synthetic_trajectory(agent: Agent, obs_spec: Mapping[str, specs.Array], T: i
         memory_hidden=hidden, memory_valid=valid, policy_version=0)
 
 
-def time_calls(fn: Callable[[], object], reps: int, budget_s: float = math.inf) -> list[float]:
+def sync(device: str) -> None:
+    """Wait for queued GPU work, so a wall time covers the work and not only its launch."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_calls(fn: Callable[[], object], reps: int, budget_s: float = math.inf,
+               device: str = "cpu") -> list[float]:
     """Wall seconds of up to `reps` calls of fn; stops early once `budget_s` is spent (at least
     one call is always timed)."""
     times: list[float] = []
     while len(times) < reps and (not times or sum(times) < budget_s):
+        sync(device)
         t0 = time.perf_counter()
         fn()
+        sync(device)
         times.append(time.perf_counter() - t0)
     return times
 
 
 def bench_learner(size: str, obs_spec: Mapping[str, specs.Array],
                   action_spec: specs.DiscreteArray, T: int, B: int, warmup: int, steps: int,
-                  seed: int) -> dict[str, Any]:
+                  seed: int, device: str = "cpu", dtype: str = "float32") -> dict[str, Any]:
     """Frames/s of Learner.step and the counted FLOPs of one step."""
     from torch.utils.flop_counter import FlopCounterMode
 
     torch.manual_seed(seed)
     agent = Agent(obs_spec, action_spec, agent_config(size))
     traj = synthetic_trajectory(agent, obs_spec, T, B, np.random.default_rng(seed))
-    learner = Learner(agent, VTraceConfig(), total_updates=10**6)
+    learner = Learner(agent, VTraceConfig(), total_updates=10**6, device=device, dtype=dtype)
     # The counted step doubles as the first warm-up step; it is never timed.
     with FlopCounterMode(display=False) as counter:
         learner.step(traj)
@@ -151,8 +166,10 @@ def bench_learner(size: str, obs_spec: Mapping[str, specs.Array],
         learner.step(traj)
     walls, cpus = [], []
     for _ in range(steps):
+        sync(device)
         w0, c0 = time.perf_counter(), time.process_time()
-        metrics = learner.step(traj)
+        metrics = learner.step(traj)  # its .item() metrics already wait for the GPU
+        sync(device)
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
     if not all(math.isfinite(v) for v in metrics.values()):
@@ -166,26 +183,30 @@ def bench_learner(size: str, obs_spec: Mapping[str, specs.Array],
             "achieved_flop_s": flops / step_s}
 
 
-def bench_matmul(n: int, reps: int) -> dict[str, float]:
-    """Dense float32 n x n matmul FLOP/s (median over reps, after one warm-up)."""
+def bench_matmul(n: int, reps: int, device: str = "cpu",
+                 dtype: str = "float32") -> dict[str, float]:
+    """Dense n x n matmul FLOP/s on `device` in `dtype` (median over reps, after a warm-up)."""
     g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
-    out = torch.empty(n, n)
+    kind = getattr(torch, dtype)
+    a, b = (torch.randn(n, n, generator=g).to(device, kind) for _ in range(2))
+    out = torch.empty(n, n, device=device, dtype=kind)
     torch.mm(a, b, out=out)
-    times = time_calls(lambda: torch.mm(a, b, out=out), reps)
+    times = time_calls(lambda: torch.mm(a, b, out=out), reps, device=device)
     return {"n": n, "reps": reps, "s": statistics.median(times),
             "flop_s": 2 * n**3 / statistics.median(times)}
 
 
 def bench_acting(size: str, obs_spec: Mapping[str, specs.Array],
                  action_spec: specs.DiscreteArray, M: int, B: int, step_reps: int,
-                 recompute_reps: int, recompute_budget_s: float, seed: int) -> dict[str, Any]:
+                 recompute_reps: int, recompute_budget_s: float, seed: int,
+                 device: str = "cpu") -> dict[str, Any]:
     """Cached single step vs recomputing the last M + 1 steps from an empty memory."""
     torch.manual_seed(seed)
-    agent = Agent(obs_spec, action_spec, agent_config(size, memory_length=M)).eval()
+    agent = Agent(obs_spec, action_spec, agent_config(size, memory_length=M)).to(device).eval()
     rng = np.random.default_rng(seed + M)
-    ctx = {k: torch.from_numpy(v) for k, v in random_obs(obs_spec, (M + 1, B), rng).items()}
-    first = torch.zeros(M + 1, B, dtype=torch.bool)
+    ctx = {k: torch.from_numpy(v).to(device)
+           for k, v in random_obs(obs_spec, (M + 1, B), rng).items()}
+    first = torch.zeros(M + 1, B, dtype=torch.bool, device=device)
     first[0] = True  # one episode spanning the whole context: every cached position is usable
     last = {k: v[M] for k, v in ctx.items()}
     with torch.inference_mode():
@@ -195,14 +216,15 @@ def bench_acting(size: str, obs_spec: Mapping[str, specs.Array],
         if M and not bool(memory.valid.all()):
             raise RuntimeError("cache not full after the fill")
         agent.step(last, memory, first[M])  # warm-up
-        step_times = time_calls(lambda: agent.step(last, memory, first[M]), step_reps)
+        step_times = time_calls(lambda: agent.step(last, memory, first[M]), step_reps,
+                                device=device)
         logits_cached, _, _ = agent.step(last, memory, first[M])
         full: dict[str, torch.Tensor] = {}
 
         def recompute() -> None:
             full["logits"] = agent.forward(ctx, empty, first)[0][-1]
 
-        re_times = time_calls(recompute, recompute_reps, recompute_budget_s)
+        re_times = time_calls(recompute, recompute_reps, recompute_budget_s, device)
         diff = float((logits_cached - full["logits"]).abs().max())
 
         # The same comparison for the core alone, on encoder outputs computed beforehand.
@@ -211,8 +233,10 @@ def bench_acting(size: str, obs_spec: Mapping[str, specs.Array],
         core_empty = core.initial_memory(B)
         _, core_memory = core(x[:M], core_empty, first[:M])
         core(x[M:], core_memory, first[M:])
-        core_step = time_calls(lambda: core(x[M:], core_memory, first[M:]), step_reps)
-        core_full = time_calls(lambda: core(x, core_empty, first), step_reps, recompute_budget_s)
+        core_step = time_calls(lambda: core(x[M:], core_memory, first[M:]), step_reps,
+                               device=device)
+        core_full = time_calls(lambda: core(x, core_empty, first), step_reps,
+                               recompute_budget_s, device)
     cached_s, recompute_s = statistics.median(step_times), statistics.median(re_times)
     core_cached_s, core_recompute_s = statistics.median(core_step), statistics.median(core_full)
     return {"memory_length": M, "B": B, "cached_s": cached_s, "recompute_s": recompute_s,
@@ -245,6 +269,10 @@ def main() -> None:
                    help="seconds per M after which recomputation reps stop (>= 1 rep)")
     p.add_argument("--matmul-n", type=int, default=None, help="matmul size (default 2048)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the learner, the acting comparison and the matmul run")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                   help="learner precision (runtime.learner_dtype) and the matmul's dtype")
     p.add_argument("--spec", choices=("env", "direct"), default="env",
                    help="observation spec from a WorldEnv or written out here")
     p.add_argument("--quick", action="store_true",
@@ -267,19 +295,23 @@ def main() -> None:
             or warmup < 1:
         p.error("--T, --B, --warmup, --steps, reps, --matmul-n and --threads must be >= 1")
 
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: torch sees no CUDA device (torch.cuda.is_available() is False)")
     torch.set_num_threads(args.threads)
     obs_spec, action_spec, spec_source = world_specs(args.spec)
     print(f"torch {torch.__version__} | threads {torch.get_num_threads()} of "
           f"{os.cpu_count()} cpus | {platform.machine()} | specs: {spec_source} | "
-          f"size {args.size} | T={args.T} B={args.B}")
+          f"size {args.size} | T={args.T} B={args.B} | device {args.device} "
+          f"{torch.cuda.get_device_name() if args.device == 'cuda' else ''}| {args.dtype}")
     t_start = time.perf_counter()
 
     learn = bench_learner(args.size, obs_spec, action_spec, args.T, args.B, warmup, steps,
-                          args.seed)
-    mm = bench_matmul(matmul_n, reps=3 if quick else 5)
+                          args.seed, args.device, args.dtype)
+    mm = bench_matmul(matmul_n, 3 if quick else 5, args.device, args.dtype)
     fraction = learn["achieved_flop_s"] / mm["flop_s"]
     acting = [bench_acting(args.size, obs_spec, action_spec, M, args.B, step_reps,
-                           recompute_reps, args.recompute_budget, args.seed) for M in lengths]
+                           recompute_reps, args.recompute_budget, args.seed, args.device)
+              for M in lengths]
     total_s = time.perf_counter() - t_start
 
     print(f"\n[1] learner step ({args.size}, {learn['params'] / 1e6:.2f}M params, "
@@ -300,14 +332,15 @@ def main() -> None:
     print(f"\n[3] FLOP use: learner step {learn['flops_per_step'] / 1e9:.1f} GFLOP "
           f"({learn['flops_per_frame'] / 1e6:.0f} MFLOP/frame, matmul+conv fwd+bwd) / "
           f"{1e3 * learn['step_s']:.0f} ms = {learn['achieved_flop_s'] / 1e9:.1f} GFLOP/s")
-    print(f"    dense fp32 mm {mm['n']}x{mm['n']}: {mm['flop_s'] / 1e9:.1f} GFLOP/s "
-          f"(median of {mm['reps']})")
+    print(f"    dense {args.dtype} mm on {args.device} {mm['n']}x{mm['n']}: "
+          f"{mm['flop_s'] / 1e9:.1f} GFLOP/s (median of {mm['reps']})")
     print(f"    fraction of dense matmul FLOP/s: {fraction:.1%}")
     print(f"\ntotal {total_s:.0f} s")
 
     if args.json:
         result = {"config": {"size": args.size, "T": args.T, "B": args.B, "warmup": warmup,
                              "steps": steps, "threads": args.threads, "specs": spec_source,
+                             "device": args.device, "dtype": args.dtype,
                              "torch": torch.__version__, "cpus": os.cpu_count(),
                              "quick": quick},
                   "learner": learn, "matmul": mm, "flop_fraction": fraction,

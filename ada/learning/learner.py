@@ -45,6 +45,7 @@ from ada.validation import ConfigError, boolean, build, choice, number
 from agents.agent import Agent
 
 ADVANTAGE_NORMS = ("none", "batch")
+LEARNER_DTYPES = ("float32", "bfloat16")
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,14 @@ class Learner:
     """Owns the agent being trained, its optimiser and the update counter (= weight version)."""
 
     def __init__(self, agent: Agent, config: VTraceConfig, total_updates: int,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", dtype: str = "float32") -> None:
         if total_updates < 1:
             raise ValueError(f"total_updates: {total_updates} is not allowed; allowed: >= 1")
+        choice("dtype", dtype, LEARNER_DTYPES)
         self.device = torch.device(device)
+        # bfloat16: the network's forward runs under autocast (weights, optimiser and the
+        # V-trace arithmetic stay float32); float32: no autocast at all
+        self.autocast = dtype == "bfloat16"
         self.agent = agent.to(self.device).train()
         self.config = config
         self.total_updates = total_updates
@@ -146,8 +151,10 @@ class Learner:
         c = self.config
         data = traj.tensors(self.device)
         memory = traj.memory(self.device)
-        hidden, _ = self.agent.embed(data["obs"], memory, data["first"])
-        logits = self.agent.policy(hidden)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            hidden, _ = self.agent.embed(data["obs"], memory, data["first"])
+            logits = self.agent.policy(hidden).float()
+            hidden = hidden.float()
         value_head = self.agent.value
         norm_values = value_head.normalized(hidden)
         values = value_head.mu + value_head.sigma * norm_values
@@ -289,4 +296,4 @@ class Learner:
         self.updates, self.frames, self.return_scale = counters
 
 
-__all__ = ["ADVANTAGE_NORMS", "Learner", "VTraceConfig"]
+__all__ = ["ADVANTAGE_NORMS", "LEARNER_DTYPES", "Learner", "VTraceConfig"]
