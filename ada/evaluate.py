@@ -296,9 +296,9 @@ def _load_agent(cfg: EvalConfig, resolve_path: Callable[[str], str]) -> tuple[Pa
     """(checkpoint file, agent, training config) of a world agent, threads set from it."""
     import torch
 
+    from ada.agent_checkpoint import load_agent
     from ada.config import ConfigError
     from ada.envs import WorldEnvConfig
-    from ada.trainer import load_agent
 
     ckpt = resolve_checkpoint(resolve_path(cfg.checkpoint))
     try:

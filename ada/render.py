@@ -316,10 +316,10 @@ def _policy(cfg: RenderConfig, resolve_path: Callable[[str], str]) -> tuple[Poli
     own; a checkpoint is loaded only here, after the config was validated)."""
     if cfg.policy != AGENT:
         return make_policy(cfg.policy, _ACTION_SPEC, noop_index=NOOP), cfg.image_size
+    from ada.agent_checkpoint import load_agent
     from ada.agent_policy import AgentPolicy
     from ada.config import ConfigError as TrainConfigError
     from ada.learning.checkpoint import CheckpointError, resolve_checkpoint
-    from ada.trainer import load_agent
 
     assert cfg.checkpoint is not None
     ckpt = resolve_checkpoint(resolve_path(cfg.checkpoint))

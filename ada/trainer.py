@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from ada.agent_checkpoint import load_agent
 from ada.config import TrainConfig
 from ada.envs import env_specs, make_task_space
 from ada.learning.checkpoint import (
     CheckpointError,
     latest_checkpoint,
     load_checkpoint,
-    load_weights,
     save_checkpoint,
     set_rng_state,
 )
@@ -112,7 +112,7 @@ class Trainer:
             self.curriculum = make_curriculum(cfg.curriculum, self.space)
         agent = Agent(*env_specs(cfg.env), cfg.agent)
         if cfg.algo.kickstart.is_checkpoint:  # a bad teacher fails here, not in an actor
-            from ada.learning.kickstart import load_teacher
+            from ada.runtime.teacher import load_teacher
 
             load_teacher(cfg.algo.kickstart.teacher, env_specs(cfg.env)[0])
         self.learner = Learner(agent, cfg.algo, cfg.total_updates, device=rt.device,
@@ -296,25 +296,6 @@ class Trainer:
         self.runtime.close()
         if self.space is not None:
             self.space.close()
-
-
-
-
-
-def load_agent(checkpoint: str | Path) -> tuple[Agent, TrainConfig]:
-    """The trained agent (on the CPU, where evaluation and videos run) and its config from a
-    checkpoint. A damaged or foreign file, a config this code does not accept, or weights that
-    do not fit the network that config builds is a one-line `CheckpointError` naming the file
-    (and the tensor), which the CLIs report with exit status 2."""
-    payload = load_checkpoint(checkpoint)
-    try:
-        cfg = TrainConfig.from_dict({**payload["config"], "resume": "never", "progress": False})
-        agent = Agent(*env_specs(cfg.env), cfg.agent)  # specs only: no renderer, no task
-    except (ValueError, TypeError) as e:  # a config this version of the code does not accept
-        raise CheckpointError(f"checkpoint {checkpoint}: its config is not valid here ({e})"
-                              ) from None
-    load_weights(agent, payload["learner"]["agent"], f"checkpoint {checkpoint}: learner.agent")
-    return agent.eval(), cfg
 
 
 __all__ = ["Trainer", "curriculum_feedback", "episode_scalars", "load_agent"]

@@ -16,7 +16,7 @@ Two teachers:
 * a trained checkpoint (a file or a run directory): its policy logits, from its own memory of
   the episode, computed by the actors beside the student. Its network may be smaller or larger
   than the student's (AdA distilled a small teacher into a large student); only the
-  observations it reads must match (`check_teacher`).
+  observations it reads must match (`ada.runtime.teacher.check_teacher`).
 
 The weight is `weight` for the first `hold_frames` frames, then falls linearly to 0 over the
 next `anneal_frames` frames and stays there. The learner's frame counter drives it, so a
@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -99,47 +97,4 @@ def one_hot_logits(actions: np.ndarray, num_actions: int) -> np.ndarray:
     return out
 
 
-def make_teacher(cfg: KickstartConfig, observation_spec: Any) -> Any:
-    """The actor's teacher policy (`ada.acting.Policy`): `ExpertPolicy`, or an `AgentPolicy`
-    on the teacher checkpoint's network (checked against the student's observations)."""
-    if cfg.teacher == "expert":
-        from ada.policies import ExpertPolicy
-
-        return ExpertPolicy()
-    from ada.agent_policy import AgentPolicy
-
-    agent = load_teacher(cfg.teacher, observation_spec)
-    return AgentPolicy(agent)
-
-
-def load_teacher(path: str, observation_spec: Any) -> Any:
-    """The teacher's network from a checkpoint file or run directory; `ConfigError` naming
-    `algo.kickstart.teacher` if it cannot be loaded or reads other observations."""
-    from ada.learning.checkpoint import CheckpointError, resolve_checkpoint
-    from ada.trainer import load_agent
-
-    where = "algo.kickstart.teacher"
-    if not Path(path).exists():
-        raise ConfigError(f"{where}: {path!r} does not exist; allowed are 'none', 'expert' or "
-                          "the path of a checkpoint or training run directory")
-    try:
-        agent, _ = load_agent(resolve_checkpoint(path))
-    except CheckpointError as e:
-        raise ConfigError(f"{where}: {e}") from None
-    check_teacher(agent, observation_spec, where)
-    return agent
-
-
-def check_teacher(agent: Any, observation_spec: Any, where: str) -> None:
-    """The teacher must read the observations the student's envs produce (names and shapes)."""
-    want = {k: tuple(observation_spec[k].shape) for k in agent.obs_keys if k in observation_spec}
-    missing = [k for k in agent.obs_keys if k not in observation_spec]
-    wrong = {k: (agent.obs_shapes[k], want[k]) for k in want if agent.obs_shapes[k] != want[k]}
-    if missing or wrong:
-        raise ConfigError(f"{where}: the teacher reads observations the student's envs do not "
-                          f"give (missing {missing}, shape teacher vs env {wrong}); train both "
-                          "on the same env.image_size and observation set")
-
-
-__all__ = ["KickstartConfig", "ONE_HOT_FLOOR", "TEACHERS", "check_teacher", "kickstart_terms",
-           "load_teacher", "make_teacher", "one_hot_logits"]
+__all__ = ["KickstartConfig", "ONE_HOT_FLOOR", "TEACHERS", "kickstart_terms", "one_hot_logits"]

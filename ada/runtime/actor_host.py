@@ -102,7 +102,7 @@ class ActorHost:
             demonstrator = ExpertPolicy()
         teacher = None
         if cfg.algo.kickstart.enabled:
-            from ada.learning.kickstart import make_teacher
+            from ada.runtime.teacher import make_teacher
 
             teacher = make_teacher(cfg.algo.kickstart, env.observation_spec())
         self.actor = Actor(env, agent.cpu(), self.weights, rt.unroll_length,

@@ -14,10 +14,11 @@ import torch
 from ada.acting import PolicyStep, SingleEnvActing
 from ada.config import TrainConfig
 from ada.learning.checkpoint import save_checkpoint
-from ada.learning.kickstart import KickstartConfig, kickstart_terms, make_teacher, one_hot_logits
+from ada.learning.kickstart import KickstartConfig, kickstart_terms, one_hot_logits
 from ada.learning.learner import Learner
 from ada.policies import ExpertPolicy
 from ada.runtime.actor import Actor
+from ada.runtime.teacher import make_teacher
 from ada.runtime.weights import InlineWeightSource, cpu_state
 from ada.trainer import Trainer
 from ada.validation import ConfigError
