@@ -195,6 +195,7 @@ class Trainer:
         """collect -> (overlap: relaunch) -> learner.step -> publish -> curriculum feedback
         -> relaunch; the same on both backends."""
         t0 = time.perf_counter()
+        self.runtime.teacher_on = self.learner.teacher_needed()
         batch, timing = self.collect()
         t1 = time.perf_counter()
         if self.runtime.overlap:
@@ -210,6 +211,7 @@ class Trainer:
         t4 = time.perf_counter()
         self.episodes.extend(curriculum_feedback(self.curriculum, batch.episodes))
         t5 = time.perf_counter()
+        self.runtime.teacher_on = self.learner.teacher_needed()  # for the unrolls sent now
         self.runtime.relaunch()
         t6 = time.perf_counter()
         metrics.update(timing)

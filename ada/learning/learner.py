@@ -224,14 +224,23 @@ class Learner:
         """The kickstarting loss weight for the next update (its schedule is in frames)."""
         return self.config.kickstart.weight_at(self.frames)
 
+    def teacher_needed(self) -> bool:
+        """Whether any later update has a kickstarting weight above 0 (the schedule only falls
+        after `hold_frames`): once not, the actors need not ask the teacher any more."""
+        ks = self.config.kickstart
+        return ks.enabled and ks.weight > 0 and self.frames < ks.hold_frames + ks.anneal_frames
+
     def _kickstart(self, total: Tensor, logits: Tensor, teacher_logits: Tensor | None,
                    learn: Tensor | None) -> tuple[Tensor, dict[str, float]]:
         """`total` plus the weighted KL to the teacher; at weight 0 only logged, so the update
         is exactly the one without a teacher."""
-        if teacher_logits is None:
-            raise ValueError("algo.kickstart: a teacher is configured but the trajectory "
-                             "carries no teacher logits (the actors were built without it)")
         weight = self.kickstart_weight()
+        if teacher_logits is None:
+            if weight > 0:
+                raise ValueError("algo.kickstart: the kickstarting weight is "
+                                 f"{weight:g} but the trajectory carries no teacher logits "
+                                 "(the actors were built or asked without the teacher)")
+            return total, {"kickstart/weight": 0.0}
         if weight > 0:
             kl, agree = kickstart_terms(logits, teacher_logits, learn)
             total = total + weight * kl

@@ -86,6 +86,7 @@ class Actor:
         self.teacher = teacher
         self.teacher_rng = np.random.default_rng([seed, 2])
         self._teacher_state: Any = None
+        self.teacher_on = True  # False: the teacher is not asked (no teacher_logits)
         if teacher is not None:
             if isinstance(teacher, PrivilegedPolicy):
                 teacher.attach(getattr(env, "envs", ()))
@@ -167,7 +168,7 @@ class Actor:
         for t in range(T):
             self._episode_starts(ro.first)
             learn[t] = self._learn
-            if self.teacher is not None:
+            if self.teacher is not None and self.teacher_on:
                 teacher_all.append(self._ask_teacher())
             t0 = time.perf_counter()
             tr = ro.step()

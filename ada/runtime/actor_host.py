@@ -111,10 +111,12 @@ class ActorHost:
                            teacher=teacher)
 
     def unroll(self, version: int, weights: list[Any],
-               tasks: Sequence[tuple[Any, bool]] | None = None
+               tasks: Sequence[tuple[Any, bool]] | None = None, teacher: bool = True
                ) -> tuple[Trajectory, int, dict[str, float]]:
-        """(trajectory, tasks consumed from `tasks`, this unroll's timing in seconds)."""
+        """(trajectory, tasks consumed from `tasks`, this unroll's timing in seconds);
+        `teacher=False` skips the kickstarting teacher (its weight has reached 0)."""
         t0 = time.perf_counter()
+        self.actor.teacher_on = teacher
         self.weights.announce(version, weights[0])
         if self.queue is not None:
             self.queue.load(tasks or ())

@@ -28,6 +28,9 @@ from ada.runtime.weights import WeightSource
 class Runtime(Protocol):
     weights: WeightSource
     overlap: bool
+    # whether unroll requests ask the actors for their kickstarting teacher's logits (the
+    # trainer turns it off once the kickstarting weight has reached 0 for good)
+    teacher_on: bool
 
     def collect(self) -> tuple[Trajectory, dict[str, float]]:
         """One learner batch (every actor's unroll, in actor order) and its timing."""

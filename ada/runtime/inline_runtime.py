@@ -46,7 +46,8 @@ class InlineRuntime(FedRuntime):
         t0 = time.perf_counter()
         for host in self.hosts:
             tasks = None if self.feed is None else self.feed.top_up(host.actor_id, version)
-            traj, consumed, actor_timing = host.unroll(version, [state], tasks)
+            traj, consumed, actor_timing = host.unroll(version, [state], tasks,
+                                                       teacher=self.teacher_on)
             if self.feed is not None:
                 self.feed.consumed(host.actor_id, consumed)
             for k in timing:

@@ -166,7 +166,8 @@ class RayRuntime(FedRuntime):
     def _launch(self, actor_id: int) -> None:
         version, weights = self.weights.announcement()
         tasks = None if self.feed is None else self.feed.top_up(actor_id, version)
-        ref = self.handles[actor_id].unroll.remote(version, weights, tasks)
+        ref = self.handles[actor_id].unroll.remote(version, weights, tasks,
+                                                   teacher=self.teacher_on)
         self.inflight[ref] = actor_id
 
     def relaunch(self) -> None:

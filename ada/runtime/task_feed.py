@@ -163,6 +163,7 @@ class FedRuntime:
     the count of curriculum samples."""
 
     feed: TaskFeed | None
+    teacher_on: bool = True
 
     def feed_state(self) -> dict[str, Any] | None:
         return None if self.feed is None else self.feed.state_dict()

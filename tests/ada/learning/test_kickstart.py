@@ -159,8 +159,14 @@ def test_an_expert_teacher_at_weight_zero_leaves_world_training_bit_for_bit(
     zero = train(cfg("zero", {"teacher": "expert", "weight": 0.0}))
     a, b = plain.learner.agent.state_dict(), zero.learner.agent.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert 0.0 <= zero.history[-1]["kickstart/agreement"] <= 1.0
-    assert zero.history[-1]["actor/teacher_s"] > 0  # the expert was asked at every step
+    assert all(h["actor/teacher_s"] == 0 for h in zero.history)  # never needed, never asked
+    # a schedule that ends: the expert is asked while its weight is above 0, then no more
+    ending = train(cfg("ending", {"teacher": "expert", "weight": 1.0, "anneal_frames": 32}))
+    asked = [h["actor/teacher_s"] > 0 for h in ending.history]
+    weights = [h["kickstart/weight"] for h in ending.history]
+    assert asked == [True, True, False] and weights == [1.0, 0.5, 0.0]
+    assert "kickstart/agreement" in ending.history[1]
+    assert "kickstart/agreement" not in ending.history[2]
 
 
 def test_a_resumed_run_continues_the_schedule(teacher_checkpoint: Path, tmp_path: Path) -> None:
