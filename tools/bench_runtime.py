@@ -16,6 +16,12 @@ to inline, and where the time went, summed over the timed updates:
 `--overlap` also measures Ray with the consumed actors relaunched *before* the learner step
 (acting overlaps learning, one update of policy lag).
 
+The last columns compare with the envs alone on the same cores, measured in the same run: as
+many processes as the setting has actors (1 for inline), each stepping its own batch of
+`--envs` envs with random actions for as many steps as the timed updates take, started
+together; "envs alone" is their total frames/s and "of envs" the training rate's fraction of
+it (the cost of the agent, the learner and the runtime, where 1.0 would be free training).
+
 On a 2-core machine more than 1-2 actors cannot scale: actors, the learner and Ray's own
 processes share the cores, so 4 actors mostly measure Ray's overhead under oversubscription.
 Ray is started here with one logical CPU per actor so 4 actors can be placed at all.
@@ -41,7 +47,7 @@ from ada.config import TrainConfig  # noqa: E402
 from ada.trainer import Trainer  # noqa: E402
 
 COLUMNS = ("backend", "actors", "frames/s", "vs inline", "actor env s", "actor inf s",
-           "learner s", "driver wait s", "transfer s", "lag")
+           "learner s", "driver wait s", "transfer s", "lag", "envs alone", "of envs")
 
 
 def make_config(args: argparse.Namespace, backend: str, actors: int, out_dir: str
@@ -86,6 +92,47 @@ def measure(args: argparse.Namespace, backend: str, actors: int, overlap: bool =
             "actor env s": env_s, "actor inf s": inf_s, "learner s": sums["learner_s"],
             "driver wait s": wait_s, "transfer s": transfer_s,
             "lag": sums["policy_lag"] / args.updates}
+
+
+def _step_envs(args: argparse.Namespace, seed: int, steps: int, barrier: Any,
+               results: Any) -> None:
+    """One env-only process: build and warm up a batch, wait for the others, time `steps`."""
+    import numpy as np
+
+    from ada.envs import make_env_batch
+
+    cfg = make_config(args, "inline", 1, tempfile.gettempdir())
+    env = make_env_batch(cfg.env, args.envs, seed=seed)
+    rng = np.random.default_rng(seed)
+    n = int(env.action_spec().num_values)
+    try:
+        env.reset()
+        for _ in range(args.warmup * args.unroll):
+            env.step(rng.integers(0, n, args.envs))
+        barrier.wait()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            env.step(rng.integers(0, n, args.envs))
+        results.put((steps * args.envs, time.perf_counter() - t0))
+    finally:
+        env.close()
+
+
+def measure_envs(args: argparse.Namespace, processes: int) -> float:
+    """Frames/s of `processes` env-only processes stepping together (see the docstring)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(processes), ctx.Queue()
+    steps = args.updates * args.unroll
+    procs = [ctx.Process(target=_step_envs, args=(args, args.seed + i, steps, barrier, results))
+             for i in range(processes)]
+    for proc in procs:
+        proc.start()
+    done = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return sum(f for f, _ in done) / max(w for _, w in done)
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
@@ -136,6 +183,10 @@ def main() -> None:
                 rows.append(measure(args, "ray", n, overlap=True))
     finally:
         ray.shutdown()
+    alone = {n: measure_envs(args, n) for n in sorted({1, *counts})}
+    for r in rows:
+        r["envs alone"] = alone[r["actors"]]
+        r["of envs"] = r["frames/s"] / alone[r["actors"]]
     print_table(rows)
 
 
