@@ -34,6 +34,7 @@ class AgentPolicy(SingleEnvActing):
 
     def __init__(self, agent: Agent, greedy: bool = False) -> None:
         self.agent = agent.eval()
+        self.agent.encoder.memoise_tokens()  # goal and rules repeat for a whole episode
         self.greedy = bool(greedy)
         self.device = next(agent.parameters()).device
         self.last_logits: np.ndarray | None = None

@@ -147,6 +147,36 @@ def _one_hot(index: Tensor, n: int, dtype: torch.dtype) -> Tensor:
     return nn.functional.one_hot(index.clamp(0, n - 1), n).to(dtype) * inside[..., None].to(dtype)
 
 
+class TokenMemo:
+    """A token encoder's outputs remembered per distinct token row, for acting.
+
+    An episode's goal and rules do not change while it runs, so an actor would encode the same
+    rows at every step; the memo encodes each distinct row once and gathers the rest. It is
+    emptied whenever a parameter of the encoder changes (loaded weights, optimiser steps bump
+    `Tensor._version`) and when it holds `capacity` rows. Rows computed in a smaller batch can
+    differ from a full-batch recompute in the last float bits, as any change of batch does."""
+
+    def __init__(self, encoder: nn.Module, capacity: int = 4096) -> None:
+        self.encoder, self.capacity = encoder, capacity
+        self.rows: dict[bytes, Tensor] = {}
+        self.version: tuple[int, ...] = ()
+        self.encoded = 0  # rows actually run through the encoder (for tests and benchmarks)
+
+    def __call__(self, tokens: Tensor) -> Tensor:
+        version = tuple(p._version for p in self.encoder.parameters())
+        if version != self.version or len(self.rows) >= self.capacity:
+            self.rows.clear()
+            self.version = version
+        keys = [r.tobytes() for r in tokens.reshape(tokens.shape[0], -1).cpu().numpy()]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.rows))
+        if missing:
+            first = {k: i for i, k in reversed(list(enumerate(keys)))}
+            fresh = self.encoder(tokens[[first[k] for k in missing]])
+            self.rows.update(zip(missing, fresh.unbind(0), strict=True))
+            self.encoded += len(missing)
+        return torch.stack([self.rows[k] for k in keys])
+
+
 class ObservationEncoder(nn.Module):
     """dict of (T, B, *spec.shape) tensors -> (T, B, width), encoders chosen from the spec."""
 
@@ -188,6 +218,12 @@ class ObservationEncoder(nn.Module):
             features += vector_hidden
         self.project = nn.Sequential(nn.Linear(features, width), nn.ReLU())
         self.width = width
+        self.token_memos: dict[str, TokenMemo] | None = None
+
+    def memoise_tokens(self) -> None:
+        """Encode each distinct goal / rules row once while acting (`TokenMemo`); used only
+        outside autograd, so the learner's forward is unchanged."""
+        self.token_memos = {k: TokenMemo(m) for k, m in self.tokens.items()}
 
     def forward(self, obs: Mapping[str, Tensor | np.ndarray]) -> Tensor:
         device = self.project[0].weight.device
@@ -201,7 +237,9 @@ class ObservationEncoder(nn.Module):
         T, B = lead
         flat = {key: v.reshape(T * B, *self.shapes[key]) for key, v in x.items()}
         feats = [self.images[k](flat[k]).to(dtype) for k in self.images]
-        feats += [self.tokens[k](flat[k]).to(dtype) for k in self.tokens]
+        memos = self.token_memos if not torch.is_grad_enabled() else None
+        feats += [(memos[k] if memos is not None else self.tokens[k])(flat[k]).to(dtype)
+                  for k in self.tokens]
         if self.vector_mlp is not None:
             parts = [_one_hot(flat[k], n, dtype) for k, n in self.one_hot_sizes.items()]
             parts += [flat[k].reshape(T * B, -1).to(dtype) for k in self.vector_keys]
