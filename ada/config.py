@@ -49,6 +49,9 @@ class RuntimeConfig:
     overlap: relaunch the consumed actors before the learner step, so acting and learning
     run concurrently (asynchronous, one update of policy lag that V-trace corrects); false
     waits for the learner (lock-step, zero lag).
+    worker_nice: the niceness of Ray's actor processes (Ray starts its workers at 15, so
+    any other busy process on the machine, the driver's learner included, runs first); null
+    keeps Ray's. Lowering it below the current value needs the privilege to do so.
     device: where the learner runs ("cuda": the learner on the GPU; actors always act on CPU
     with weights published to them as CPU tensors). learner_dtype: "bfloat16" runs the
     learner's forward pass under autocast (weights and optimiser stay float32).
@@ -65,6 +68,7 @@ class RuntimeConfig:
     actor_cpus: float = 1.0
     max_actor_restarts: int = 10
     overlap: bool = True
+    worker_nice: int | None = None
 
     def __post_init__(self) -> None:
         choice("backend", self.backend, BACKENDS)
@@ -79,6 +83,8 @@ class RuntimeConfig:
         number("actor_cpus", self.actor_cpus, lo=0.0, lo_open=True)
         integer("max_actor_restarts", self.max_actor_restarts, lo=0)
         boolean("overlap", self.overlap)
+        if self.worker_nice is not None:
+            integer("worker_nice", self.worker_nice, lo=-20, hi=19)
 
 
 @dataclass(frozen=True)

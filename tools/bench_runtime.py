@@ -57,7 +57,8 @@ def make_config(args: argparse.Namespace, backend: str, actors: int, out_dir: st
         "agent": {"size": args.agent},
         "env": {"kind": "world", "family": args.family, "image_size": args.image_size},
         "runtime": {"backend": backend, "num_actors": actors, "envs_per_actor": args.envs,
-                    "unroll_length": args.unroll, "actor_cpus": 1.0},
+                    "unroll_length": args.unroll, "actor_cpus": 1.0,
+                    "worker_nice": args.worker_nice},
         "total_frames": (args.warmup + args.updates + 1) * frames_per_update,
         "seed": args.seed, "out_dir": out_dir, "resume": "never", "progress": False,
         "log_every": 10_000, "checkpoint_every": 10_000})
@@ -164,6 +165,8 @@ def main() -> None:
     p.add_argument("--actors", default="1,2,4", help="Ray actor counts, comma-separated")
     p.add_argument("--overlap", action="store_true",
                    help="also measure Ray with acting overlapping the learner step")
+    p.add_argument("--worker-nice", type=int, default=None,
+                   help="runtime.worker_nice for the Ray actors (default: Ray's, 15)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     torch.set_num_threads(1)

@@ -68,6 +68,17 @@ def _ray_get(ref: Any) -> Any:
     return ray.get(ref)
 
 
+def set_niceness(nice: int) -> None:
+    """This process's niceness (an actor process of Ray, whose workers start at 15)."""
+    now = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except PermissionError:
+        raise PermissionError(f"runtime.worker_nice: {nice} is below the actor's niceness {now} "
+                              "and this user may not lower it; use a value >= "
+                              f"{now} or null") from None
+
+
 class ActorHost:
     """One actor: env batch + network copy + `Actor`, driven by `unroll` requests.
 
@@ -85,6 +96,9 @@ class ActorHost:
         from agents.agent import Agent
 
         rt = cfg.runtime
+        nice = getattr(rt, "worker_nice", None)
+        if remote and nice is not None:
+            set_niceness(int(nice))
         torch.set_num_threads(rt.torch_threads)
         self.actor_id = actor_id
         self.queue = TaskQueue(actor_id, record_flags=use_grad_flags) if use_tasks else None

@@ -69,3 +69,12 @@ def test_env_kind_and_world_family_are_checked() -> None:
         TrainConfig.from_dict(compose_train(["env=world", "env.family=nope"]))
     world = TrainConfig.from_dict(compose_train(["env=world"]))
     assert world.env.family == "tiny"
+
+
+def test_worker_nice_is_validated() -> None:
+    from ada.config import TrainConfig
+    from ada.validation import ConfigError
+
+    assert TrainConfig.from_dict({"runtime": {"worker_nice": 5}}).runtime.worker_nice == 5
+    with pytest.raises(ConfigError, match=r"^runtime.worker_nice: 25 is not allowed"):
+        TrainConfig.from_dict({"runtime": {"worker_nice": 25}})

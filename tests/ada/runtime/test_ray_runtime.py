@@ -278,3 +278,15 @@ def test_inline_with_one_actor_is_rays_lock_step_task_stream(tmp_path: Path) -> 
     assert p_in == p_ray
     for k in w_in:
         torch.testing.assert_close(w_in[k], w_ray[k], rtol=0, atol=0, msg=k)
+
+
+def test_worker_nice_sets_the_actor_processes_niceness(tmp_path: Path) -> None:
+    import os
+
+    trainer = Trainer(config(tmp_path, 1, {"kind": "bandit", "horizon": 5}, unroll=5,
+                             runtime={"worker_nice": 17}))
+    try:
+        pids = [ray.get(h.pid.remote()) for h in trainer.runtime.handles]
+        assert [os.getpriority(os.PRIO_PROCESS, p) for p in pids] == [17, 17]
+    finally:
+        trainer.close()
