@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tool_module import load_tool
 
 
-def load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("import_graph",
-                                                  ROOT / "tools" / "import_graph.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def graph_tool() -> ModuleType:
+    return load_tool("import_graph")
 
 
 def test_the_project_has_no_import_cycle_and_keeps_its_layers() -> None:
-    tool = load_tool()
+    tool = graph_tool()
     edges = tool.graph()
     assert "ada.trainer" in edges and "ada.envs.registry" in edges["ada.trainer"] | {
         d for m in edges["ada.trainer"] for d in edges.get(m, ())}
@@ -31,6 +24,6 @@ def test_the_project_has_no_import_cycle_and_keeps_its_layers() -> None:
 
 
 def test_a_cycle_is_found() -> None:
-    tool = load_tool()
+    tool = graph_tool()
     assert tool.cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert tool.cycles({"a": {"b"}, "b": set()}) == []

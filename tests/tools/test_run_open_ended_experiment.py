@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tool_module import load_tool
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        "run_open_ended_experiment", ROOT / "tools" / "run_open_ended_experiment.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _tool() -> ModuleType:
+    return load_tool("run_open_ended_experiment")
 
 
 def test_summary_pairs_kickstart_with_scratch_and_checks_the_bar() -> None:
