@@ -18,8 +18,8 @@ task at equal frames (mean, s.e., tasks higher / lower) and whether it clears 3 
 the memory agent and its memory-0 control; the trend of all of it over the budgets; per-probe
 expert-normalised scores. Every number carries its frames, wall time and machine. Per-task raw
 scores of every run and budget are in results.json (copy it to docs/ with the README numbers).
-Evaluations are cached per run and budget (`scores_<frames>.json`), so a re-run only does what
-is missing.
+Evaluations are cached per run, budget and evaluation set (`scores_<frames>_<tasks>x<seed>.json`),
+so a re-run only does what is missing.
 """
 
 from __future__ import annotations
@@ -179,16 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     walls: dict[str, float] = {}
     trend: dict[int, dict[str, Any]] = {}
     per_task: dict[str, Any] = {}
+    tag = f"{args.eval_tasks}x{args.eval_seed}"  # caches belong to one evaluation set
     for budget in frames:
         for name, w in train_runs(specs, budget, args.jobs).items():
             walls[name] = walls.get(name, 0.0) + w
-        base = cached(out / "baselines_heldout.json", lambda: _evaluate(
+        base = cached(out / f"baselines_heldout_{tag}.json", lambda: _evaluate(
             specs[0].out_dir, "heldout", args.eval_tasks, args.eval_seed, BASELINES,
             out / "baselines_heldout", 0))
         scores = {b: np.asarray(base["scores"][b]) for b in BASELINES}
         for spec in specs:
             got = trained_frames(spec.out_dir)
-            r = cached(spec.out_dir / f"scores_{got}.json", lambda spec=spec, got=got: _evaluate(
+            r = cached(spec.out_dir / f"scores_{got}_{tag}.json",
+                       lambda spec=spec, got=got: _evaluate(
                 spec.out_dir, "heldout", args.eval_tasks, args.eval_seed, (),
                 spec.out_dir / f"eval_{got}", 1))
             if r["names"] != base["names"]:
@@ -201,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{n} {np.mean(v):.3f}" for n, v in scores.items()), flush=True)
     probes = {}
     for spec in specs:
-        r = cached(spec.out_dir / f"probes_{frames[-1]}.json", lambda spec=spec: _evaluate(
+        r = cached(spec.out_dir / f"probes_{frames[-1]}_{args.probe_tasks}x{args.eval_seed}.json",
+                   lambda spec=spec: _evaluate(
             spec.out_dir, "probes", args.probe_tasks, args.eval_seed, ("expert",),
             spec.out_dir / "eval_probes", 0))
         agent, expert = (np.asarray(r["scores"][k])[:, -1] for k in ("agent", "expert"))
