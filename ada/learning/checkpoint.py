@@ -30,6 +30,7 @@ import hashlib
 import io
 import os
 import random
+import shutil
 import tempfile
 import warnings
 from collections.abc import Mapping
@@ -234,6 +235,18 @@ def load_weights(module: torch.nn.Module, state: Any, where: str) -> None:
                               ) from None
 
 
+def copy_checkpoint(source: str | Path, directory: str | Path) -> Path:
+    """Copy a checkpoint file into `directory` atomically and point `latest` there at it: the
+    way a run is carried to another machine or into a store, so that `resume=auto` and
+    `checkpoint=<dir>` find it as if it had been written there."""
+    source = Path(source)
+    target = Path(directory) / source.name
+    with source.open("rb") as src:
+        _atomic_write(target, lambda f: shutil.copyfileobj(src, f))
+    _atomic_write(target.parent / "latest", lambda f: f.write(target.name.encode() + b"\n"))
+    return target
+
+
 def resolve_checkpoint(path: str | Path) -> Path:
     """A checkpoint file as given, or the latest checkpoint of a run directory (or of its
     checkpoints/ directory), so a run can be named without looking up the file name; a
@@ -312,5 +325,5 @@ def load_checkpoint(path: str | Path, config: dict[str, Any] | None = None,
 
 
 __all__ = ["CheckpointError", "UnverifiedCheckpointWarning", "check_optimizer_state",
-           "check_weights", "latest_checkpoint", "load_checkpoint", "load_weights",
-           "resolve_checkpoint", "save_checkpoint", "set_rng_state"]
+           "check_weights", "copy_checkpoint", "latest_checkpoint", "load_checkpoint",
+           "load_weights", "resolve_checkpoint", "save_checkpoint", "set_rng_state"]
