@@ -26,7 +26,14 @@ from worlds import predicates, tokens
 from worlds.avatar import ACTIONS, NOOP, NUM_ACTIONS, AvatarController
 from worlds.camera import Camera
 from worlds.rules import RuleEngine, RuleFiring
-from worlds.scene import AVATAR_GROUP, PHYSICS_DT, SLOT_HALF_SIZE, SLOT_SHAPE, Scene
+from worlds.scene import (
+    AVATAR_GROUP,
+    PHYSICS_DT,
+    SLOT_HALF_SIZE,
+    SLOT_SHAPE,
+    VIEW_GROUP0,
+    Scene,
+)
 from worlds.task import PREDICATES, TILE_SIZE, Task
 
 PROPRIO_SIZE = 8
@@ -106,13 +113,24 @@ class WorldEnv(dm_env.Environment):
             self.set_task(task)
 
     # ---- task management -------------------------------------------------------------------
+    def _show_terrain_view(self, camera: Camera, view: int | None) -> None:
+        """The first-person camera draws the smallest terrain view that holds the arena (the
+        same pixels at a fraction of the cells, see `worlds.heightfield`), or the full field."""
+        groups = camera.option.geomgroup
+        groups[0] = int(view is None)
+        for k in range(len(self.scene.view_hfields)):
+            groups[VIEW_GROUP0 + k] = int(view == k)
+        camera.upload_heightfield(self.scene.terrain_hfield if view is None
+                                  else self.scene.view_hfields[view])
+
     def set_task(self, task: Task) -> None:
         """Loads `task` into the existing scene (array writes and a heightfield upload)."""
         self.task = task
         self.scene.set_task(task)
-        for cam in (self.camera, self.overview):
-            if cam is not None:
-                cam.upload_heightfield()
+        if self.camera is not None:
+            self._show_terrain_view(self.camera, self.scene.view)
+        if self.overview is not None:
+            self.overview.upload_heightfield(self.scene.terrain_hfield)
         self._goal = predicates.compile_goal(task.game.goal)
         self._engine = RuleEngine(task.game.rules)
         self._needs_see = bool(np.any(self._goal.literals.predicate == _SEE)) or bool(

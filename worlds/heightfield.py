@@ -26,6 +26,29 @@ FIRST_SAMPLE = -BORDER_TILES * TILE_SIZE + SAMPLE_SPACING / 2
 LAST_SAMPLE = FIRST_SAMPLE + (N_SAMPLES - 1) * SAMPLE_SPACING
 HFIELD_CENTRE = (FIRST_SAMPLE + LAST_SAMPLE) / 2
 HFIELD_RADIUS = (LAST_SAMPLE - FIRST_SAMPLE) / 2
+# Views: the first-person camera of an arena of at most VIEW_ARENA_TILES[k] tiles draws a copy of
+# the heightfield's corner that holds just that arena and its wall ring (visual only: no
+# collisions, no rays). A software rasteriser's cost grows with the heightfield's cells (48x48:
+# three quarters of a 32x32 frame), and everything beyond the ring is wall top at WALL_HEIGHT,
+# above the eye, so it is never in view: the pixels are the same, the frame is cheaper. The
+# floor's checker squares are one tile each, placed from the geom's centre (MuJoCo's texture
+# mapping), so a view keeps every square's colour only if its centre is an even number of
+# tiles from the full field's: a view spans GRID_TILES minus a multiple of 4 tiles.
+VIEW_ARENA_TILES = (2, 6)
+assert all((GRID_TILES - (t + 2 * BORDER_TILES)) % 4 == 0 for t in VIEW_ARENA_TILES)
+
+
+def view_samples(arena_tiles: int) -> int:
+    """Samples per side of the view for arenas of up to `arena_tiles` tiles."""
+    return (arena_tiles + 2 * BORDER_TILES) * SAMPLES_PER_TILE
+
+
+def view_index(arena_tiles: int) -> int | None:
+    """The smallest view that holds an arena of `arena_tiles` tiles, None for the full field."""
+    for k, tiles in enumerate(VIEW_ARENA_TILES):
+        if arena_tiles <= tiles:
+            return k
+    return None
 
 
 def tile_heights(terrain: Terrain) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from dm_control import mjcf
 
 from worlds import heightfield as hf
-from worlds.task import COLOURS, MAX_OBJECTS_PER_SHAPE, SHAPES, Task
+from worlds.task import COLOURS, MAX_OBJECTS_PER_SHAPE, SHAPES, TILE_SIZE, Task
 
 PHYSICS_DT = 0.025  # 4 substeps at 10 Hz control: stable for these contacts, and cheap
 # Semi-implicit Euler, not implicitfast: at this timestep implicitfast integrates a free body in
@@ -77,6 +77,9 @@ CONTYPE_OBJECT, CONAFF_OBJECT = 1, 3
 # Geom groups: terrain 0, objects 1, the avatar's own body 2 (hidden from its first-person camera
 # and from visibility rays, so the agent sees the world, not the inside of its head)
 AVATAR_GROUP = 2
+# Groups 3, 4, 5: the visual-only views of the terrain for small arenas (heightfield.py), drawn
+# by the first-person camera instead of group 0 when the arena fits one.
+VIEW_GROUP0 = 3
 CONTYPE_HELD, CONAFF_HELD = 4, 1
 PARKED_Z = -20.0
 # Geom groups a visibility ray sees: terrain (0) and objects (1), never the avatar's own geoms.
@@ -100,9 +103,10 @@ def _build_mjcf() -> mjcf.RootElement:
     root.asset.add("texture", name="grid", type="2d", builtin="checker", mark="edge",
                    rgb1=(0.55, 0.52, 0.45), rgb2=(0.6, 0.57, 0.5), markrgb=(0.3, 0.3, 0.3),
                    width=64, height=64)
-    root.asset.add("material", name="ground", texture="grid",
-                   texrepeat=(hf.GRID_TILES / 2, hf.GRID_TILES / 2),
-                   reflectance=0.0)
+    # one checker square per tile, edges on the tile edges (texuniform: repeats per metre,
+    # so the views of small arenas below draw the same squares)
+    root.asset.add("material", name="ground", texture="grid", texuniform=True,
+                   texrepeat=(1 / TILE_SIZE, 1 / TILE_SIZE), reflectance=0.0)
     n = hf.N_SAMPLES
     root.asset.add("hfield", name="terrain", nrow=n, ncol=n,
                    size=(hf.HFIELD_RADIUS, hf.HFIELD_RADIUS,
@@ -115,6 +119,16 @@ def _build_mjcf() -> mjcf.RootElement:
     c = hf.HFIELD_CENTRE
     wb.add("geom", name="terrain", type="hfield", hfield="terrain", pos=(c, c, 0),
            material="ground", contype=1, conaffinity=1, group=0)
+    for k, tiles in enumerate(hf.VIEW_ARENA_TILES):
+        # the corner of the terrain (same first sample, spacing, scale and texture per metre)
+        nv = hf.view_samples(tiles)
+        radius = (nv - 1) * hf.SAMPLE_SPACING / 2
+        root.asset.add("hfield", name=f"terrain_view{k}", nrow=nv, ncol=nv,
+                       size=(radius, radius, hf.HFIELD_TOP, hf.HFIELD_BASE))
+        cv = hf.FIRST_SAMPLE + radius
+        wb.add("geom", name=f"terrain_view{k}", type="hfield", hfield=f"terrain_view{k}",
+               pos=(cv, cv, 0), material="ground", contype=0, conaffinity=0,
+               group=VIEW_GROUP0 + k)
 
     avatar = wb.add("body", name="avatar")
     avatar.add("joint", name="x", type="slide", axis=(1, 0, 0))
@@ -228,6 +242,11 @@ class Scene:
         self._grab_rel = np.array([1.0, 0.0, 0.0, 0.0])  # the weld's rotation at the grab
         self._grab_pitch = 0.0  # and the head's pitch then (`keep_level`)
         self.heights = np.zeros((hf.N_SAMPLES, hf.N_SAMPLES))
+        self.terrain_hfield = name(mujoco.mjtObj.mjOBJ_HFIELD, "terrain")
+        self.view_hfields = [name(mujoco.mjtObj.mjOBJ_HFIELD, f"terrain_view{k}")
+                             for k in range(len(hf.VIEW_ARENA_TILES))]
+        # the view of the current task's terrain (index into VIEW_ARENA_TILES), None for full
+        self.view: int | None = None
         self.task: Task | None = None
         # reusable buffers for visibility rays
         n_rays = N_SLOTS * SEE_PROBES.shape[1]
@@ -246,12 +265,22 @@ class Scene:
             return self.heights[r, c]
         return self.heights[hf.sample_index(x, y)]
 
+    def _write_hfield(self, hfield: int, elevation: np.ndarray) -> None:
+        m = self.model
+        adr = int(m.hfield_adr[hfield])
+        m.hfield_data[adr:adr + elevation.size] = elevation.ravel()
+
     def set_task(self, task: Task) -> None:
         """Writes the task into the compiled model: array writes only, never a recompile."""
         m = self.model
         self.task = task
         self.heights = hf.heightfield(task.world.terrain)
-        m.hfield_data[:] = (self.heights / hf.HFIELD_TOP).ravel()
+        elevation = self.heights / hf.HFIELD_TOP
+        self._write_hfield(self.terrain_hfield, elevation)
+        self.view = hf.view_index(task.world.terrain.size)
+        if self.view is not None:
+            nv = hf.view_samples(hf.VIEW_ARENA_TILES[self.view])
+            self._write_hfield(self.view_hfields[self.view], elevation[:nv, :nv])
         # slots: objects of each shape take that shape's slots in order
         self.init_present[:] = False
         used = np.zeros(len(SHAPES), int)

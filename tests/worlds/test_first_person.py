@@ -122,3 +122,45 @@ def test_see_agrees_with_the_agent_camera():
     assert res.object_states > 800
     assert res.rate >= 0.98, res
     assert res.seen_not_shown <= 0.002 * res.object_states
+
+
+@pytest.mark.parametrize("family", ["lookalike", "tiny", "default"])
+def test_terrain_view_draws_what_the_full_heightfield_draws(family: str) -> None:
+    """A small arena's camera draws a visual-only corner of the heightfield (cheaper on a
+    software rasteriser): the frames equal the full field's up to 1/255 of rounding, from
+    random play, and the view neither collides nor stops visibility rays."""
+    from worlds import heightfield as hf
+    from worlds.scene import RAY_GROUPS, VIEW_GROUP0
+
+    rng = np.random.default_rng(7)
+    gen = TaskGenerator(load_family(family))
+    env = WorldEnv(gen.sample(rng), image_size=32, seed=3)
+    seen_views = set()
+    try:
+        for _ in range(3):
+            env.set_task(gen.sample(rng))
+            env.reset()
+            sc = env.scene
+            size = env.task.world.terrain.size
+            assert sc.view == hf.view_index(size)
+            seen_views.add(sc.view)
+            if sc.view is not None:
+                nv = hf.view_samples(hf.VIEW_ARENA_TILES[sc.view])
+                hid = sc.view_hfields[sc.view]
+                adr = sc.model.hfield_adr[hid]
+                view = sc.model.hfield_data[adr:adr + nv * nv].reshape(nv, nv)
+                full_field = sc.model.hfield_data[:hf.N_SAMPLES ** 2].reshape(hf.N_SAMPLES, -1)
+                np.testing.assert_array_equal(view, full_field[:nv, :nv])
+            for _ in range(40):
+                ts = env.step(int(rng.integers(0, len(ACTIONS))))
+                env._show_terrain_view(env.camera, None)
+                full = env.camera.render(sc.data).astype(int)
+                env._show_terrain_view(env.camera, sc.view)
+                assert np.abs(ts.observation["rgb"].astype(int) - full).max() <= 1
+        views = [sc.model.geom(f"terrain_view{k}") for k in range(len(hf.VIEW_ARENA_TILES))]
+        assert all(g.contype[0] == 0 and g.conaffinity[0] == 0 for g in views)
+        assert all(RAY_GROUPS[VIEW_GROUP0 + k] == 0 for k in range(len(views)))
+        if family == "lookalike":
+            assert seen_views == {0}
+    finally:
+        env.close()
