@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from worlds.scene import SLOT_HALF_SIZE, Scene
+from worlds.scene import JUMP_HEIGHT, SLOT_HALF_SIZE, Scene
 
 ACTIONS: tuple[str, ...] = (
     "noop",
@@ -34,7 +34,6 @@ MOVE_SPEED = 2.0  # m/s at avatar_speed 1
 TURN_SPEED = 2.5  # rad/s at avatar_speed 1
 PITCH_STEP = 0.15  # rad per look action
 PITCH_LIMIT = 0.7
-JUMP_HEIGHT = 0.45  # below one terrain level: levels are climbed by ramps, not jumps
 REACH = 2.0  # metres from the eye
 GRAB_MARGIN = 0.15  # extra radius around an object's half size that still counts as on the ray
 

@@ -43,10 +43,13 @@ def view_samples(arena_tiles: int) -> int:
     return (arena_tiles + 2 * BORDER_TILES) * SAMPLES_PER_TILE
 
 
-def view_index(arena_tiles: int) -> int | None:
-    """The smallest view that holds an arena of `arena_tiles` tiles, None for the full field."""
+def view_index(terrain: Terrain, eye_rise: float) -> int | None:
+    """The smallest view that holds the arena, or None for the full field: also where an eye
+    `eye_rise` above the arena's highest level could look over the wall tops."""
+    if max(max(row) for row in terrain.levels) * LEVEL_HEIGHT + eye_rise >= WALL_HEIGHT:
+        return None
     for k, tiles in enumerate(VIEW_ARENA_TILES):
-        if arena_tiles <= tiles:
+        if terrain.size <= tiles:
             return k
     return None
 

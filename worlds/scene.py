@@ -67,6 +67,11 @@ AVATAR_MASS = 10.0
 AVATAR_RADIUS = 0.25
 AVATAR_HALF_LENGTH = 0.2
 EYE_HEIGHT = 0.8
+JUMP_HEIGHT = 0.45  # below one terrain level: levels are climbed by ramps, not jumps
+# The highest the eye gets above the terrain under it: a jump from on top of an object (none is
+# taller than twice its half size). A terrain view (heightfield.py) is drawn only where even
+# that stays below the wall tops, so nothing beyond the wall ring can come into sight.
+EYE_RISE = EYE_HEIGHT + JUMP_HEIGHT + 2 * max(HALF_SIZE.values())
 FOVY_DEGREES = 70.0
 HAND_OFFSET = (0.6, 0.0, -0.2)  # held objects sit here in the head frame
 BASE_OBJECT_MASS = 1.0
@@ -77,7 +82,7 @@ CONTYPE_OBJECT, CONAFF_OBJECT = 1, 3
 # Geom groups: terrain 0, objects 1, the avatar's own body 2 (hidden from its first-person camera
 # and from visibility rays, so the agent sees the world, not the inside of its head)
 AVATAR_GROUP = 2
-# Groups 3, 4, 5: the visual-only views of the terrain for small arenas (heightfield.py), drawn
+# Groups 3, 4: the visual-only views of the terrain for small arenas (heightfield.py), drawn
 # by the first-person camera instead of group 0 when the arena fits one.
 VIEW_GROUP0 = 3
 CONTYPE_HELD, CONAFF_HELD = 4, 1
@@ -277,7 +282,7 @@ class Scene:
         self.heights = hf.heightfield(task.world.terrain)
         elevation = self.heights / hf.HFIELD_TOP
         self._write_hfield(self.terrain_hfield, elevation)
-        self.view = hf.view_index(task.world.terrain.size)
+        self.view = hf.view_index(task.world.terrain, EYE_RISE)
         if self.view is not None:
             nv = hf.view_samples(hf.VIEW_ARENA_TILES[self.view])
             self._write_hfield(self.view_hfields[self.view], elevation[:nv, :nv])

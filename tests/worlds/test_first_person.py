@@ -130,7 +130,8 @@ def test_terrain_view_draws_what_the_full_heightfield_draws(family: str) -> None
     software rasteriser): the frames equal the full field's up to 1/255 of rounding, from
     random play, and the view neither collides nor stops visibility rays."""
     from worlds import heightfield as hf
-    from worlds.scene import RAY_GROUPS, VIEW_GROUP0
+    from worlds.scene import EYE_RISE, RAY_GROUPS, VIEW_GROUP0
+    from worlds.task import LEVEL_HEIGHT
 
     rng = np.random.default_rng(7)
     gen = TaskGenerator(load_family(family))
@@ -142,7 +143,10 @@ def test_terrain_view_draws_what_the_full_heightfield_draws(family: str) -> None
             env.reset()
             sc = env.scene
             size = env.task.world.terrain.size
-            assert sc.view == hf.view_index(size)
+            assert sc.view == hf.view_index(env.task.world.terrain, EYE_RISE)
+            top = max(max(row) for row in env.task.world.terrain.levels)
+            if size <= hf.VIEW_ARENA_TILES[-1] and top * LEVEL_HEIGHT + EYE_RISE < hf.WALL_HEIGHT:
+                assert sc.view is not None
             seen_views.add(sc.view)
             if sc.view is not None:
                 nv = hf.view_samples(hf.VIEW_ARENA_TILES[sc.view])
@@ -164,3 +168,22 @@ def test_terrain_view_draws_what_the_full_heightfield_draws(family: str) -> None
             assert seen_views == {0}
     finally:
         env.close()
+
+
+def test_terrain_view_only_where_nothing_beyond_the_wall_ring_can_be_seen() -> None:
+    """The smallest view that holds the arena, and the full field where the arena is too large
+    or an eye on its highest level (jumping from an object) could rise to the wall tops."""
+    from worlds import heightfield as hf
+    from worlds.scene import EYE_RISE
+
+    def with_level(size: int, level: int) -> Terrain:
+        rows = [[0] * size for _ in range(size)]
+        rows[0][0] = level
+        return Terrain(levels=tuple(tuple(r) for r in rows))
+
+    assert [hf.view_index(Terrain.flat(n), EYE_RISE) for n in (2, 3, 6, 7, 10)] == [
+        0, 1, 1, None, None]
+    assert hf.view_index(with_level(2, 1), EYE_RISE) == 0
+    assert hf.view_index(with_level(2, 2), EYE_RISE) is None
+    assert hf.view_samples(hf.VIEW_ARENA_TILES[0]) < hf.view_samples(hf.VIEW_ARENA_TILES[1]) \
+        < hf.N_SAMPLES
